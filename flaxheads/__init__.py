@@ -1,0 +1,44 @@
+"""flaxheads: Estimator heads for JAX.
+
+A head knows, given a model's logits, the loss, the predictions and the
+evaluation metrics, exactly as ``tf.estimator`` heads compute them, as pure
+jittable functions with immutable configuration and additive metric state.
+
+Example:
+  >>> import jax.numpy as jnp
+  >>> import flaxheads as fh
+  >>> head = fh.BinaryClassHead(thresholds=[0.3])
+  >>> logits, labels = jnp.array([[1.], [-2.]]), jnp.array([1, 0])
+  >>> state = head.update_metrics(head.metrics(), None, logits, labels)
+  >>> sorted(fh.metrics.results(state))[:3]
+  ['accuracy', 'accuracy/positive_threshold_0.3', 'accuracy_baseline']
+"""
+
+from flaxheads import losses
+from flaxheads import metrics
+from flaxheads._src.base import Head
+from flaxheads._src.binary_class import BinaryClassHead
+from flaxheads._src.checks import checked
+from flaxheads._src.keys import LossReduction, MetricKeys, ModeKeys, PredictionKeys
+from flaxheads._src.multi_class import MultiClassHead
+from flaxheads._src.multi_label import MultiLabelHead
+from flaxheads._src.regression import LogisticRegressionHead, PoissonRegressionHead, RegressionHead
+
+__version__ = '0.1.0'
+
+__all__ = (
+    'BinaryClassHead',
+    'Head',
+    'LogisticRegressionHead',
+    'LossReduction',
+    'MetricKeys',
+    'ModeKeys',
+    'MultiClassHead',
+    'MultiLabelHead',
+    'PoissonRegressionHead',
+    'PredictionKeys',
+    'RegressionHead',
+    'checked',
+    'losses',
+    'metrics',
+)

@@ -1,0 +1,279 @@
+"""Streaming metrics with additive, fixed-shape state.
+
+Every metric is an immutable pytree whose leaves are float32 sums. A metric is
+built three ways: ``Metric.empty(...)`` gives the initial state (of its final
+shape), a ``from_*`` constructor gives the state of one batch, and ``merge``
+adds two states. Because ``merge`` is leaf-wise addition, ``jax.lax.psum`` of a
+state merges devices, a state can be a ``lax.scan`` carry, and orbax can
+checkpoint it. ``result()`` (or ``compute()`` under ``jit``) reads the value; divisions by zero give 0 (as in
+Estimator's Keras metrics), not NaN.
+
+Example:
+  >>> import jax.numpy as jnp
+  >>> from flaxheads import metrics
+  >>> m = metrics.Mean.empty()
+  >>> m = m.merge(metrics.Mean.from_values(jnp.array([1., 3.]), jnp.array([1., 0.])))
+  >>> float(m.result())
+  1.0
+"""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+from typing import Literal, TypeVar
+
+import jax
+import jax.numpy as jnp
+from jax.typing import ArrayLike
+
+_M = TypeVar('_M', bound='Metric')
+_F32 = jnp.float32
+
+
+def _metric(cls):
+  """Makes ``cls`` a frozen dataclass and a pytree (static fields: metadata)."""
+  return jax.tree_util.register_dataclass(dataclasses.dataclass(frozen=True)(cls))
+
+
+def _static(**kwargs):
+  return dataclasses.field(metadata=dict(static=True), **kwargs)
+
+
+def divide_no_nan(num: jax.Array, den: jax.Array) -> jax.Array:
+  """``num / den``, and 0 where ``den == 0`` (``tf.math.divide_no_nan``)."""
+  safe = jnp.where(den == 0, 1, den)
+  return jnp.where(den == 0, jnp.zeros_like(num / safe), num / safe)
+
+
+def _broadcast_weights(weights: ArrayLike | None, shape) -> jax.Array:
+  if weights is None:
+    return jnp.ones(shape, _F32)
+  return jnp.broadcast_to(jnp.asarray(weights, _F32), shape)
+
+
+class Metric(abc.ABC):
+  """A streaming metric: ``empty()``, a per-batch constructor, ``merge``, ``compute``.
+
+  ``result()`` is ``compute()`` compiled, so that reading metrics eagerly is
+  fast; under ``jit`` the two are the same.
+  """
+
+  def merge(self: _M, other: _M) -> _M:
+    """Returns the state of both streams; ``other`` must have the same config."""
+    return jax.tree.map(jnp.add, self, other)
+
+  @abc.abstractmethod
+  def compute(self) -> jax.Array:
+    """The metric's value, a float32 array (pure: usable under ``jit``)."""
+
+  def result(self) -> jax.Array:
+    """The metric's value: ``compute()``, compiled."""
+    return _compute(self)
+
+
+@jax.jit
+def _compute(metric: Metric) -> jax.Array:
+  return metric.compute()
+
+
+@_metric
+class Mean(Metric):
+  """Weighted mean (``tf.keras.metrics.Mean``); weights broadcast to the values."""
+
+  total: jax.Array  # [] sum of weight * value
+  count: jax.Array  # [] sum of weights, broadcast to the values' shape
+
+  @classmethod
+  def empty(cls) -> Mean:
+    return cls(jnp.zeros((), _F32), jnp.zeros((), _F32))
+
+  @classmethod
+  def from_values(cls, values: ArrayLike, weights: ArrayLike | None = None) -> Mean:
+    """The state of one batch of ``values`` (any shape) and broadcastable ``weights``."""
+    values = jnp.asarray(values, _F32)
+    weights = _broadcast_weights(weights, values.shape)
+    return cls(jnp.sum(values * weights), jnp.sum(weights))
+
+  def compute(self) -> jax.Array:
+    return divide_no_nan(self.total, self.count)
+
+
+@_metric
+class AccuracyBaseline(Metric):
+  """Accuracy of always predicting the weighted majority label (Estimator's formula).
+
+  ``max(positives, count - positives) / count`` over binary (or soft) labels.
+  """
+
+  total: jax.Array  # [] sum of weight * label
+  count: jax.Array  # [] sum of weights
+
+  @classmethod
+  def empty(cls) -> AccuracyBaseline:
+    return cls(jnp.zeros((), _F32), jnp.zeros((), _F32))
+
+  @classmethod
+  def from_labels(cls, labels: ArrayLike, weights: ArrayLike | None = None) -> AccuracyBaseline:
+    mean = Mean.from_values(labels, weights)
+    return cls(mean.total, mean.count)
+
+  def compute(self) -> jax.Array:
+    return divide_no_nan(jnp.maximum(self.total, self.count - self.total), self.count)
+
+
+def _positive_counts(labels, predictions, weights, threshold):
+  """Weighted ``(TP, FP, FN)`` at ``predictions > threshold``; labels are ``!= 0``."""
+  predictions = jnp.asarray(predictions, _F32)
+  weights = _broadcast_weights(weights, predictions.shape)
+  is_label = jnp.asarray(labels) != 0
+  is_pred = predictions > threshold
+  tp = jnp.sum(jnp.where(is_label & is_pred, weights, 0))
+  fp = jnp.sum(jnp.where(~is_label & is_pred, weights, 0))
+  fn = jnp.sum(jnp.where(is_label & ~is_pred, weights, 0))
+  return tp, fp, fn
+
+
+@_metric
+class Precision(Metric):
+  """``TP / (TP + FP)`` with positives ``prediction > threshold`` (``tf.keras.metrics.Precision``)."""
+
+  true_positives: jax.Array  # []
+  false_positives: jax.Array  # []
+  threshold: float = _static(default=0.5)
+
+  @classmethod
+  def empty(cls, *, threshold: float = 0.5) -> Precision:
+    return cls(jnp.zeros((), _F32), jnp.zeros((), _F32), threshold)
+
+  @classmethod
+  def from_predictions(cls, labels: ArrayLike, predictions: ArrayLike,
+                       weights: ArrayLike | None = None, *, threshold: float = 0.5) -> Precision:
+    tp, fp, _ = _positive_counts(labels, predictions, weights, threshold)
+    return cls(tp, fp, threshold)
+
+  def compute(self) -> jax.Array:
+    return divide_no_nan(self.true_positives, self.true_positives + self.false_positives)
+
+
+@_metric
+class Recall(Metric):
+  """``TP / (TP + FN)`` with positives ``prediction > threshold`` (``tf.keras.metrics.Recall``)."""
+
+  true_positives: jax.Array  # []
+  false_negatives: jax.Array  # []
+  threshold: float = _static(default=0.5)
+
+  @classmethod
+  def empty(cls, *, threshold: float = 0.5) -> Recall:
+    return cls(jnp.zeros((), _F32), jnp.zeros((), _F32), threshold)
+
+  @classmethod
+  def from_predictions(cls, labels: ArrayLike, predictions: ArrayLike,
+                       weights: ArrayLike | None = None, *, threshold: float = 0.5) -> Recall:
+    tp, _, fn = _positive_counts(labels, predictions, weights, threshold)
+    return cls(tp, fn, threshold)
+
+  def compute(self) -> jax.Array:
+    return divide_no_nan(self.true_positives, self.true_positives + self.false_negatives)
+
+
+def _reverse_cumsum(x: jax.Array) -> jax.Array:
+  return jnp.flip(jnp.cumsum(jnp.flip(x)))
+
+
+@_metric
+class AUC(Metric):
+  """Area under the ROC or precision-recall curve, from bucketed counts.
+
+  The same algorithm as ``tf.keras.metrics.AUC`` with evenly spaced thresholds
+  ``[-eps, 1/(T-1), ..., (T-2)/(T-1), 1+eps]`` and interpolation (Davis-Goadrich
+  for PR), so that ``num_thresholds=200`` reproduces Estimator exactly. A batch
+  costs O(batch + T): each probability falls into bucket
+  ``max(ceil(p * (T-1)) - 1, 0)`` (computed in float32), weighted positives and
+  negatives are summed per bucket, and a reversed cumulative sum turns them
+  into the true and false positives at every threshold.
+
+  Labels count as positive when non-zero. Inputs of any shape are flattened
+  (micro-averaged). A NaN prediction makes the result NaN, where Keras would
+  silently put it into some bucket.
+
+  Accuracy: pairs of examples whose probabilities fall in the same bucket count
+  as ties. With 200 thresholds this is coarse when the probabilities crowd into
+  a narrow range (click-through data with probabilities near 0 can be off by a
+  percent); ``num_thresholds=100_000`` costs little more and is close to exact.
+  """
+
+  true_positives: jax.Array  # [T] weighted positives with prediction > threshold[i]
+  false_positives: jax.Array  # [T] weighted negatives with prediction > threshold[i]
+  curve: Literal['ROC', 'PR'] = _static(default='ROC')
+
+  @classmethod
+  def empty(cls, *, num_thresholds: int = 200, curve: Literal['ROC', 'PR'] = 'ROC') -> AUC:
+    _check_auc_config(num_thresholds, curve)
+    zeros = jnp.zeros((num_thresholds,), _F32)
+    return cls(zeros, zeros, curve)
+
+  @classmethod
+  def from_predictions(cls, labels: ArrayLike, predictions: ArrayLike,
+                       weights: ArrayLike | None = None, *, num_thresholds: int = 200,
+                       curve: Literal['ROC', 'PR'] = 'ROC') -> AUC:
+    """The state of one batch; ``predictions`` are probabilities in [0, 1]."""
+    _check_auc_config(num_thresholds, curve)
+    predictions = jnp.clip(jnp.asarray(predictions, _F32), 0., 1.).ravel()
+    weights = _broadcast_weights(weights, jnp.shape(labels)).ravel()
+    weights = jnp.where(jnp.isnan(predictions), jnp.nan, weights)
+    is_label = jnp.asarray(labels).ravel() != 0
+    bucket = jnp.maximum(jnp.ceil(predictions * (num_thresholds - 1)) - 1, 0)
+    bucket = jnp.where(jnp.isnan(bucket), 0, bucket).astype(jnp.int32)
+    by_label = jnp.stack([jnp.where(is_label, weights, 0), jnp.where(is_label, 0, weights)], -1)
+    counts = jax.ops.segment_sum(by_label, bucket, num_segments=num_thresholds)
+    return cls(_reverse_cumsum(counts[:, 0]), _reverse_cumsum(counts[:, 1]), curve)
+
+  def compute(self) -> jax.Array:
+    tp, fp = self.true_positives, self.false_positives
+    fn = tp[0] - tp
+    if self.curve == 'ROC':
+      tn = fp[0] - fp
+      tpr = divide_no_nan(tp, tp + fn)
+      fpr = divide_no_nan(fp, fp + tn)
+      return jnp.sum((fpr[:-1] - fpr[1:]) * (tpr[:-1] + tpr[1:]) / 2)
+    # Davis & Goadrich (2006): precision interpolated linearly in TP between thresholds.
+    dtp = tp[:-1] - tp[1:]
+    p = tp + fp
+    dp = p[:-1] - p[1:]
+    slope = divide_no_nan(dtp, jnp.maximum(dp, 0))
+    intercept = tp[1:] - slope * p[1:]
+    both_positive = (p[:-1] > 0) & (p[1:] > 0)
+    ratio = jnp.where(both_positive, divide_no_nan(p[:-1], jnp.maximum(p[1:], 0)), 1.)
+    increments = divide_no_nan(slope * (dtp + intercept * jnp.log(ratio)),
+                               jnp.maximum(tp[1:] + fn[1:], 0))
+    return jnp.sum(increments)
+
+
+def _check_auc_config(num_thresholds: int, curve: str) -> None:
+  if not isinstance(num_thresholds, int) or num_thresholds < 2:
+    raise ValueError(f'num_thresholds must be an int > 1, got {num_thresholds!r}.')
+  if curve not in ('ROC', 'PR'):
+    raise ValueError(f"curve must be 'ROC' or 'PR', got {curve!r}.")
+
+
+def merge_states(state: dict[str, Metric], update: dict[str, Metric]) -> dict[str, Metric]:
+  """Merges ``update`` into ``state`` key by key; ``state`` keeps its key order."""
+  unknown = sorted(set(update) - set(state))
+  if unknown:
+    raise ValueError(f'The metric state has no keys {unknown}; create it with the same head\'s '
+                     f'metrics(), with regularization_losses if update_metrics gets them. '
+                     f'State keys: {list(state)}.')
+  return {k: m.merge(update[k]) if k in update else m for k, m in state.items()}
+
+
+def results(state: dict[str, Metric]) -> dict[str, jax.Array]:
+  """``{key: metric.result()}`` for a dict of metric states, in one compiled call."""
+  values = _compute_all(state)
+  return {k: values[k] for k in state}
+
+
+@jax.jit
+def _compute_all(state: dict[str, Metric]) -> dict[str, jax.Array]:
+  return {k: m.compute() for k, m in state.items()}

@@ -1,0 +1,199 @@
+"""Multi-label classification: independent sigmoid per class."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, final
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.typing import ArrayLike
+
+from flaxheads._src import base, binary_class, checks, losses
+from flaxheads._src import metrics as metrics_lib
+from flaxheads._src.keys import LossReduction, MetricKeys, PredictionKeys
+
+_K = PredictionKeys
+_ALL_KEYS = (_K.LOGITS, _K.PROBABILITIES, _K.CLASSES)
+_STRING_SOURCES = {_K.CLASSES: _K.PROBABILITIES}
+
+
+@final
+@dataclasses.dataclass(frozen=True)
+class MultiLabelHead(base.SingleHead):
+  """Multi-label classification (``tf.estimator.MultiLabelHead``).
+
+  Logits are ``[D0, ..., DN, n_classes]``; labels are multi-hot
+  ``[D0, ..., DN, n_classes]`` (0/1, or soft labels in [0, 1]). Lists of class
+  ids or vocabulary strings per example go through :meth:`encode_labels`
+  (string lists are encoded automatically outside ``jit``). The loss is the
+  sigmoid cross-entropy averaged over classes, so ``SUM_OVER_BATCH_SIZE``
+  divides by the number of examples, not examples times classes.
+
+  Args:
+    n_classes: the number of classes, > 1.
+    weight_column: a feature name, or a callable ``features -> weights``
+      (per example; per-class weights are rejected as in Estimator).
+    thresholds: extra thresholds in (0, 1) for accuracy, precision and recall.
+    label_vocabulary: ``n_classes`` class strings.
+    loss_reduction: a :class:`LossReduction` or its string.
+    loss_fn: ``loss_fn(labels, logits[, features][, loss_reduction])`` returning
+      ``[D0, ..., DN, 1]``; labels are the multi-hot ``[..., n_classes]``.
+    classes_for_class_based_metrics: class ids, or vocabulary strings, for
+      which ``probability_mean``, ``auc`` and ``auc_precision_recall`` are also
+      reported per class.
+    name: suffixes every metric key with ``/name``.
+    auc_num_thresholds: thresholds of the bucketed AUCs (200 as Estimator).
+
+  Example:
+    >>> import jax.numpy as jnp
+    >>> import flaxheads as fh
+    >>> head = fh.MultiLabelHead(3, label_vocabulary=['a', 'b', 'c'])
+    >>> head.encode_labels([['a', 'c'], ['b']]).tolist()
+    [[1, 0, 1], [0, 1, 0]]
+    >>> logits = jnp.array([[4., -4., 4.], [-4., 4., -4.]])
+    >>> round(float(head.loss([['a', 'c'], ['b']], logits)), 4)
+    0.0181
+  """
+
+  n_classes: int
+  _: dataclasses.KW_ONLY
+  weight_column: base.WeightColumn = None
+  thresholds: Sequence[float] | None = None
+  label_vocabulary: Sequence[str] | None = None
+  loss_reduction: LossReduction | str = LossReduction.SUM_OVER_BATCH_SIZE
+  loss_fn: Callable[..., ArrayLike] | None = None
+  classes_for_class_based_metrics: Sequence[int | str] | None = None
+  name: str | None = None
+  auc_num_thresholds: int = 200
+
+  def __post_init__(self):
+    if not isinstance(self.n_classes, int) or self.n_classes < 2:
+      raise ValueError('n_classes must be > 1 for multi-label classification. '
+                       f'Given: {self.n_classes}')
+    object.__setattr__(self, 'thresholds', checks.thresholds(
+        self.thresholds, message='thresholds must be in (0, 1) range. Given: {thresholds}'))
+    vocabulary = checks.vocabulary(
+        self.label_vocabulary, n_classes=self.n_classes,
+        type_message='label_vocabulary must be a list or tuple. Given type: {type}',
+        length_message='Length of label_vocabulary must be n_classes ({n_classes}). '
+        'Given: {length}')
+    object.__setattr__(self, 'label_vocabulary', vocabulary)
+    if self.loss_fn is not None:
+      checks.loss_fn_args(self.loss_fn)
+    object.__setattr__(self, 'loss_reduction', checks.loss_reduction(self.loss_reduction))
+    object.__setattr__(self, 'classes_for_class_based_metrics', self._class_ids_for_metrics())
+    base.weight_column(self.weight_column)
+    metrics_lib.AUC.empty(num_thresholds=self.auc_num_thresholds)  # validates it
+
+  def _class_ids_for_metrics(self) -> tuple[int, ...]:
+    classes = tuple(self.classes_for_class_based_metrics or ())
+    if classes and isinstance(classes[0], str):
+      if self.label_vocabulary is None:
+        raise ValueError('label_vocabulary must be provided when '
+                         'classes_for_class_based_metrics are strings.')
+      unknown = [c for c in classes if c not in self.label_vocabulary]
+      if unknown:
+        raise ValueError(f'classes_for_class_based_metrics {unknown} are not in label_vocabulary '
+                         f'{list(self.label_vocabulary)}.')
+      return tuple(self.label_vocabulary.index(c) for c in classes)
+    for c in classes:
+      if not isinstance(c, (int, np.integer)) or not 0 <= c < self.n_classes:
+        raise ValueError('All classes_for_class_based_metrics must be in range '
+                         f'[0, {self.n_classes - 1}]. Given: {c}')
+    return tuple(int(c) for c in classes)
+
+  @property
+  def logits_dimension(self) -> int:
+    return self.n_classes
+
+  @property
+  def _label_width(self) -> int:
+    return self.n_classes
+
+  @property
+  def _loss_width(self) -> int:
+    return 1
+
+  @property
+  def _per_logit_weights(self) -> bool:
+    return False
+
+  _prediction_keys = _ALL_KEYS
+  _string_sources = _STRING_SOURCES
+
+  def encode_labels(self, labels: Any) -> np.ndarray:
+    """Host side: per-example lists of class ids or vocabulary strings to multi-hot.
+
+    Args:
+      labels: a sequence with one list of class ids (ints) or class names
+        (strings, with a vocabulary) per example; lists may differ in length,
+        repeat a class, or be empty.
+
+    Returns:
+      An int32 multi-hot array ``[len(labels), n_classes]``.
+    """
+    multi_hot = np.zeros((len(labels), self.n_classes), np.int32)
+    for row, classes in enumerate(labels):
+      classes = list(np.atleast_1d(np.asarray(classes)).ravel()) if len(classes) else []
+      if checks.is_string_array(classes):
+        ids = base.encode_strings(classes, self.label_vocabulary)
+      else:
+        ids = np.asarray(classes, dtype=np.int64)
+        if ids.size and not np.issubdtype(np.asarray(classes).dtype, np.integer):
+          raise ValueError(f'Labels dtype should be integer. Instead got {np.asarray(classes).dtype}.')
+        bad = ids[(ids < 0) | (ids >= self.n_classes)]
+        if bad.size:
+          raise ValueError(f'labels must be an integer SparseTensor with values in '
+                           f'[0, {self.n_classes}); example {row} has class ids {bad.tolist()}.')
+      multi_hot[row, ids] = 1
+    return multi_hot
+
+  def _labels(self, labels, logits):
+    labels = checks.dense_labels(labels, logits.shape, self.n_classes).astype(jnp.float32)
+    return labels, checks.label_range(
+        labels, 1, message='labels must be an integer indicator Tensor with values in [0, 1]')
+
+  def _default_loss(self, labels, logits):
+    return jnp.mean(losses.sigmoid_cross_entropy(labels, logits), axis=-1, keepdims=True)
+
+  def _prediction_dict(self, logits: jax.Array) -> dict[str, jax.Array]:
+    return {_K.LOGITS: logits, _K.PROBABILITIES: jax.nn.sigmoid(logits)}
+
+  def decode_predictions(self, predictions: Mapping[str, ArrayLike]) -> dict[str, np.ndarray]:
+    """Host side: adds ``classes``, every class string per example ``[D0, n_classes]``."""
+    decoded = {k: np.asarray(v) for k, v in predictions.items()}
+    if _K.PROBABILITIES in predictions or _K.LOGITS in predictions:
+      rows = next(iter(decoded.values())).shape[0]
+      names = base.class_names(self.label_vocabulary, self.n_classes)
+      decoded[_K.CLASSES] = np.broadcast_to(names, (rows, self.n_classes)).copy()
+    return {k: decoded[k] for k in _ALL_KEYS if k in decoded}
+
+  def _class_key(self, template_id: str, template_name: str, class_id: int) -> str:
+    if self.label_vocabulary is None:
+      return self._key(template_id % class_id)
+    return self._key(template_name % self.label_vocabulary[class_id])
+
+  def _batch_metrics(self, batch: base.Batch, regularization_losses) -> dict[str, metrics_lib.Metric]:
+    key, w, labels = self._key, batch.weights, batch.labels
+    probabilities = jax.nn.sigmoid(batch.logits)
+    auc = dict(num_thresholds=self.auc_num_thresholds)
+    state = {
+        key(MetricKeys.LOSS_MEAN): metrics_lib.Mean.from_values(batch.unweighted_loss, w),
+        key(MetricKeys.AUC): metrics_lib.AUC.from_predictions(labels, probabilities, w, **auc),
+        key(MetricKeys.AUC_PR): metrics_lib.AUC.from_predictions(
+            labels, probabilities, w, curve='PR', **auc),
+        **self._regularization_metric(regularization_losses),
+    }
+    state.update(binary_class.threshold_metrics(key, labels, probabilities, w, self.thresholds))
+    for c in self.classes_for_class_based_metrics:
+      y, p = labels[..., c:c + 1], probabilities[..., c:c + 1]
+      state[self._class_key(MetricKeys.PROBABILITY_MEAN_AT_CLASS,
+                            MetricKeys.PROBABILITY_MEAN_AT_NAME, c)] = metrics_lib.Mean.from_values(p, w)
+      state[self._class_key(MetricKeys.AUC_AT_CLASS, MetricKeys.AUC_AT_NAME, c)] = \
+          metrics_lib.AUC.from_predictions(y, p, w, **auc)
+      state[self._class_key(MetricKeys.AUC_PR_AT_CLASS, MetricKeys.AUC_PR_AT_NAME, c)] = \
+          metrics_lib.AUC.from_predictions(y, p, w, curve='PR', **auc)
+    return state
