@@ -61,6 +61,10 @@ class Metric(abc.ABC):
 
   def merge(self: _M, other: _M) -> _M:
     """Returns the state of both streams; ``other`` must have the same config."""
+    shapes = [jax.tree.map(jnp.shape, m) for m in (self, other)]
+    if jax.tree.structure(self) != jax.tree.structure(other) or shapes[0] != shapes[1]:
+      raise ValueError(f'Cannot merge metric states of different configurations: {shapes[0]} and '
+                       f'{shapes[1]}.')
     return jax.tree.map(jnp.add, self, other)
 
   @abc.abstractmethod
@@ -123,15 +127,24 @@ class AccuracyBaseline(Metric):
 
 
 def _positive_counts(labels, predictions, weights, threshold):
-  """Weighted ``(TP, FP, FN)`` at ``predictions > threshold``; labels are ``!= 0``."""
+  """Weighted ``(TP, FP, FN)`` at ``predictions > threshold``; labels are ``!= 0``.
+
+  A NaN weight anywhere makes every count NaN.
+  """
   predictions = jnp.asarray(predictions, _F32)
   weights = _broadcast_weights(weights, predictions.shape)
   is_label = jnp.asarray(labels) != 0
   is_pred = predictions > threshold
-  tp = jnp.sum(jnp.where(is_label & is_pred, weights, 0))
-  fp = jnp.sum(jnp.where(~is_label & is_pred, weights, 0))
-  fn = jnp.sum(jnp.where(is_label & ~is_pred, weights, 0))
+  poison = _nan_if_any_nan(weights)
+  tp = jnp.sum(jnp.where(is_label & is_pred, weights, 0)) + poison
+  fp = jnp.sum(jnp.where(~is_label & is_pred, weights, 0)) + poison
+  fn = jnp.sum(jnp.where(is_label & ~is_pred, weights, 0)) + poison
   return tp, fp, fn
+
+
+def _nan_if_any_nan(weights: jax.Array) -> jax.Array:
+  """NaN if any weight is NaN (an invalid example), else 0: added to counts to poison them."""
+  return jnp.where(jnp.isnan(jnp.sum(weights)), jnp.nan, 0.)
 
 
 @_metric
@@ -179,7 +192,7 @@ class Recall(Metric):
 
 
 def _reverse_cumsum(x: jax.Array) -> jax.Array:
-  return jnp.flip(jnp.cumsum(jnp.flip(x)))
+  return jnp.flip(jnp.cumsum(jnp.flip(x, axis=0), axis=0), axis=0)
 
 
 @_metric
@@ -228,7 +241,8 @@ class AUC(Metric):
     bucket = jnp.where(jnp.isnan(bucket), 0, bucket).astype(jnp.int32)
     by_label = jnp.stack([jnp.where(is_label, weights, 0), jnp.where(is_label, 0, weights)], -1)
     counts = jax.ops.segment_sum(by_label, bucket, num_segments=num_thresholds)
-    return cls(_reverse_cumsum(counts[:, 0]), _reverse_cumsum(counts[:, 1]), curve)
+    counts = _reverse_cumsum(counts) + _nan_if_any_nan(weights)
+    return cls(counts[:, 0], counts[:, 1], curve)
 
   def compute(self) -> jax.Array:
     tp, fp = self.true_positives, self.false_positives
