@@ -208,3 +208,46 @@ def test_update_metrics_needs_the_regularization_key_when_given_losses():
 def test_invalid_prediction_key():
   with pytest.raises(ValueError, match='Prediction key must be in PredictionKeys, given: bogus'):
     fh.MultiClassHead(3).predictions(np.zeros((1, 3)), keys=['bogus'])
+
+
+ALL_HEADS = {
+    'regression': fh.RegressionHead(2),
+    'poisson': fh.PoissonRegressionHead(),
+    'logistic': fh.LogisticRegressionHead(),
+    'binary': fh.BinaryClassHead(),
+    'multi_class': fh.MultiClassHead(3),
+    'multi_label': fh.MultiLabelHead(3),
+}
+
+
+@pytest.mark.parametrize('name', sorted(ALL_HEADS))
+def test_every_head_rejects_bad_shapes_under_jit(name):
+  head = ALL_HEADS[name]
+  n = head.logits_dimension
+  label_width = 1 if name in ('binary', 'multi_class') else n
+  labels = np.zeros((4, label_width), np.int32)
+  update = jax.jit(head.update_metrics)
+  with pytest.raises(ValueError, match='logits must have rank at least 2'):
+    update(head.metrics(), None, np.zeros((4,)), labels)
+  with pytest.raises(ValueError, match=re.escape('logits shape must be [D0, D1, ... DN, logits_dimension]')):
+    update(head.metrics(), None, np.zeros((4, n + 1)), labels)
+  with pytest.raises(ValueError, match='Mismatched label shape'):
+    update(head.metrics(), None, np.zeros((4, n)), np.zeros((4, label_width + 1), np.int32))
+  with pytest.raises(ValueError, match=re.escape(f'labels shape must be [D0, D1, ... DN, {label_width}]')):
+    update(head.metrics(), None, np.zeros((4, n)), np.zeros((5, label_width), np.int32))
+
+
+@pytest.mark.parametrize('name', sorted(ALL_HEADS))
+def test_metric_state_is_a_checkpointable_pytree(name):
+  """Leaves have named key paths (what orbax stores) and restore into the same state."""
+  head = ALL_HEADS[name]
+  state = head.update_metrics(head.metrics([0.]), None, np.zeros((2, head.logits_dimension)),
+                              np.zeros((2, 1 if name in ('binary', 'multi_class') else head.logits_dimension),
+                                       np.int32), [0.5])
+  paths, treedef = jax.tree_util.tree_flatten_with_path(state)
+  names = {jax.tree_util.keystr(path) for path, _ in paths}
+  assert "['average_loss'].total" in names
+  saved = [np.asarray(leaf) for _, leaf in paths]  # e.g. written to disk
+  restored = jax.tree.unflatten(treedef, saved)
+  for key in state:
+    np.testing.assert_array_equal(restored[key].result(), state[key].result())

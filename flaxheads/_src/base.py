@@ -224,15 +224,14 @@ class SingleHead(Head):
   def _label_width(self) -> int:
     """The size of the processed labels' last axis."""
 
-  @property
-  @abc.abstractmethod
-  def _loss_width(self) -> int:
-    """The size of the unweighted loss's last axis (``label_dimension`` or 1)."""
+  # Regression: weights may be per value, [D0, ..., DN, label_dimension], and the
+  # unweighted loss has one element per value. Elsewhere the loss has one per row.
+  _per_logit_weights: ClassVar[bool] = False
 
   @property
-  @abc.abstractmethod
-  def _per_logit_weights(self) -> bool:
-    """Whether weights of shape ``[D0, ..., DN, logits_dimension]`` are allowed."""
+  def _loss_width(self) -> int:
+    """The size of the unweighted loss's last axis (``label_dimension`` or 1)."""
+    return self._label_width if self._per_logit_weights else 1
 
   @property
   @abc.abstractmethod

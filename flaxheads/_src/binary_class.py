@@ -87,14 +87,6 @@ class BinaryClassHead(base.SingleHead):
   def _label_width(self) -> int:
     return 1
 
-  @property
-  def _loss_width(self) -> int:
-    return 1
-
-  @property
-  def _per_logit_weights(self) -> bool:
-    return False
-
   _prediction_keys = _ALL_KEYS
   _string_sources = _STRING_SOURCES
 

@@ -113,14 +113,6 @@ class MultiLabelHead(base.SingleHead):
   def _label_width(self) -> int:
     return self.n_classes
 
-  @property
-  def _loss_width(self) -> int:
-    return 1
-
-  @property
-  def _per_logit_weights(self) -> bool:
-    return False
-
   _prediction_keys = _ALL_KEYS
   _string_sources = _STRING_SOURCES
 

@@ -48,13 +48,7 @@ class _RegressionFamily(base.SingleHead):
   def _label_width(self) -> int:
     return self.label_dimension
 
-  @property
-  def _loss_width(self) -> int:
-    return self.label_dimension
-
-  @property
-  def _per_logit_weights(self) -> bool:
-    return True
+  _per_logit_weights = True
 
   @property
   def _prediction_keys(self) -> tuple[str, ...]:
