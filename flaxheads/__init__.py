@@ -21,8 +21,10 @@ from flaxheads._src.binary_class import BinaryClassHead
 from flaxheads._src.checks import checked
 from flaxheads._src.keys import LossReduction, MetricKeys, ModeKeys, PredictionKeys
 from flaxheads._src.multi_class import MultiClassHead
+from flaxheads._src.multi_head import MultiHead
 from flaxheads._src.multi_label import MultiLabelHead
 from flaxheads._src.regression import LogisticRegressionHead, PoissonRegressionHead, RegressionHead
+from flaxheads._src.sequential_head import SequentialHeadWrapper
 
 __version__ = '0.1.0'
 
@@ -34,10 +36,12 @@ __all__ = (
     'MetricKeys',
     'ModeKeys',
     'MultiClassHead',
+    'MultiHead',
     'MultiLabelHead',
     'PoissonRegressionHead',
     'PredictionKeys',
     'RegressionHead',
+    'SequentialHeadWrapper',
     'checked',
     'losses',
     'metrics',

@@ -67,6 +67,17 @@ class Head(abc.ABC):
                      regularization_losses: RegularizationLosses = None) -> dict[str, metrics_lib.Metric]:
     """Returns ``eval_metrics`` updated with one batch."""
 
+  @abc.abstractmethod
+  def _host_labels(self, labels: Any) -> Any:
+    """Host side: string labels encoded as ids, other labels unchanged."""
+
+
+def host_features(features: Features) -> Features:
+  """Host side: string-valued features become None (strings cannot enter ``jit``)."""
+  if not isinstance(features, Mapping):
+    return features
+  return {k: None if checks.is_string_array(v) else v for k, v in features.items()}
+
 
 class Batch(NamedTuple):
   """One batch, checked and processed, as a head's loss and metrics see it."""
@@ -102,8 +113,9 @@ def example_weights(features: Features, column: WeightColumn, logits: jax.Array,
       raise ValueError(f'Feature {column} is not in features dictionary. The head reads example '
                        f'weights from features[{column!r}]; got features: {found!r}.')
     weights = features[column]
-  if checks.is_string_array(weights):
-    raise TypeError(f'Example weights must be numeric; weight column {column!r} holds strings.')
+  if weights is None or checks.is_string_array(weights):
+    raise TypeError(f'Example weights must be numeric; weight column {column!r} holds '
+                    f'{"strings" if weights is not None else "None"}.')
   weights = jnp.asarray(weights).astype(jnp.float32)
   batch_shape = logits.shape[:-1]
   if weights.ndim == logits.ndim - 1 and weights.shape == batch_shape:
@@ -257,16 +269,8 @@ class SingleHead(Head):
   def _key(self, key: str) -> str:
     return summary_key(key, self.name)
 
-  def _host_inputs(self, labels: Any, features: Features) -> tuple[Any, Features]:
-    """Encodes string labels; drops string features (they cannot enter ``jit``)."""
-    if checks.is_string_array(labels):
-      labels = self.encode_labels(labels)
-    if isinstance(features, Mapping):
-      if isinstance(self.weight_column, str) and checks.is_string_array(features.get(self.weight_column)):
-        raise TypeError(f'Example weights must be numeric; weight column {self.weight_column!r} '
-                        'holds strings.')
-      features = {k: v for k, v in features.items() if not checks.is_string_array(v)}
-    return labels, features
+  def _host_labels(self, labels: Any) -> Any:
+    return self.encode_labels(labels) if checks.is_string_array(labels) else labels
 
   def _batch(self, labels: Any, logits: ArrayLike, features: Features) -> Batch:
     logits = checks.logits(logits, self.logits_dimension)
@@ -298,8 +302,8 @@ class SingleHead(Head):
       A float32 scalar.
     """
     checks.mode(mode)
-    labels, features = self._host_inputs(labels, features)
-    return checks.call(self, '_loss', labels, logits, features, regularization_losses)
+    return checks.call(self, '_loss', self._host_labels(labels), logits, host_features(features),
+                       regularization_losses)
 
   def _loss(self, labels, logits, features, regularization_losses) -> jax.Array:
     batch = self._batch(labels, logits, features)
@@ -351,9 +355,8 @@ class SingleHead(Head):
 
     ``regularization_loss`` averages ``sum(regularization_losses)`` over calls.
     """
-    labels, features = self._host_inputs(labels, features)
-    state = checks.call(self, '_update_metrics', eval_metrics, features, logits, labels,
-                        regularization_losses)
+    state = checks.call(self, '_update_metrics', eval_metrics, host_features(features), logits,
+                        self._host_labels(labels), regularization_losses)
     return {k: state[k] for k in eval_metrics}  # compiled calls return dicts sorted by key
 
   def _update_metrics(self, eval_metrics, features, logits, labels, regularization_losses):

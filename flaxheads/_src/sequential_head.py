@@ -1,0 +1,218 @@
+"""SequentialHeadWrapper: a single head applied at every valid step of a sequence."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, final
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.typing import ArrayLike
+
+from flaxheads._src import base, checks
+from flaxheads._src import metrics as metrics_lib
+from flaxheads._src.keys import LossReduction, ModeKeys
+from flaxheads._src.multi_head import MultiHead
+
+
+@dataclasses.dataclass(frozen=True)
+class _MaskedWeights:
+  """A weight column for the flattened sequence: the static head's weights times the mask."""
+
+  column: base.WeightColumn
+  mask_key: str
+
+  def __call__(self, features: Mapping[str, jax.Array]) -> jax.Array:
+    mask = features[self.mask_key]
+    if self.column is None:
+      return mask
+    weights = jnp.asarray(self.column(features) if callable(self.column) else features[self.column],
+                          jnp.float32)
+    mask = mask.reshape(mask.shape + (1,) * (weights.ndim - mask.ndim))
+    return jnp.where(mask > 0, weights, 0.)
+
+
+@final
+@dataclasses.dataclass(frozen=True)
+class SequentialHeadWrapper(base.Head):
+  """Applies a single head at every valid step of a sequence model's output.
+
+  Logits are ``[B, T, L]``, labels ``[B, T]`` or ``[B, T, k]``, and
+  ``features[sequence_length_mask]`` is a ``[B, T]`` mask (bool, or 0/1 ints) of
+  the valid steps. Loss and metrics are the static head's over the valid steps
+  only, exactly as Estimator's flatten-then-compute: ``SUM_OVER_BATCH_SIZE``
+  divides by the number of valid steps. Under ``jit`` the number of valid steps
+  is not static, so masking is done with weights, never boolean indexing;
+  labels, logits and features at masked steps are ignored entirely (padding such
+  as label ``-1`` or NaN logits there is harmless).
+
+  The listed ``feature_columns`` (and the static head's string weight column)
+  are flattened and masked the same way and passed on to the static head.
+
+  Differences from Estimator: ``loss`` takes ``(labels, logits, ...)`` like
+  every head (Estimator swaps them); ``predictions`` works for every static
+  head, regression included, keeps ``[B, T, ...]`` shapes, and adds the mask
+  when given ``features``.
+
+  Example:
+    >>> import jax.numpy as jnp
+    >>> import flaxheads as fh
+    >>> head = fh.SequentialHeadWrapper(fh.BinaryClassHead(), 'mask')
+    >>> logits = jnp.zeros((1, 3, 1))
+    >>> labels = jnp.array([[1, 0, -1]])  # the last step is padding
+    >>> mask = jnp.array([[True, True, False]])
+    >>> round(float(head.loss(labels, logits, {'mask': mask})), 6)
+    0.693147
+  """
+
+  static_head: base.Head
+  sequence_length_mask: str = 'sequence_length_mask'
+  feature_columns: str | Iterable[str] | None = None
+
+  def __post_init__(self):
+    if not isinstance(self.sequence_length_mask, str):
+      raise TypeError('`sequence_mask` column must be a string. Given type: '
+                      f'{type(self.sequence_length_mask)}.')
+    columns = self.feature_columns if self.feature_columns is not None else ()
+    if isinstance(columns, str):
+      columns = (columns,)
+    if not isinstance(columns, Iterable):
+      raise TypeError('`feature_columns` must be either a string or an iterable of strings got '
+                      f'{type(columns)} instead.')
+    columns = tuple(columns)
+    for column in columns:
+      if not isinstance(column, str):
+        raise TypeError(f'Column must a string. Given type: {type(column)}.')
+    object.__setattr__(self, 'feature_columns', columns)
+    if isinstance(self.static_head, (MultiHead, SequentialHeadWrapper)):
+      raise ValueError(f'`{type(self.static_head).__name__}` is not supported with '
+                       '`SequentialHeadWrapper`.')
+    if not isinstance(self.static_head, base.SingleHead):
+      raise TypeError(f'static_head must be a single flaxheads head, got {type(self.static_head).__name__}.')
+
+  @property
+  def name(self) -> str | None:
+    return None if self.static_head.name is None else f'{self.static_head.name}_sequential'
+
+  @property
+  def logits_dimension(self) -> int:
+    return self.static_head.logits_dimension
+
+  @property
+  def loss_reduction(self) -> LossReduction:
+    return self.static_head.loss_reduction
+
+  @property
+  def input_sequence_mask_key(self) -> str:
+    return self.sequence_length_mask
+
+  def _summing_head(self) -> base.SingleHead:
+    """The static head with the mask folded into its weights and a SUM reduction."""
+    return dataclasses.replace(
+        self.static_head, loss_reduction=LossReduction.SUM,
+        weight_column=_MaskedWeights(self.static_head.weight_column, self.sequence_length_mask))
+
+  def _mask(self, features: base.Features) -> jax.Array:
+    key = self.sequence_length_mask
+    if not isinstance(features, Mapping) or key not in features:
+      found = list(features) if isinstance(features, Mapping) else []
+      raise ValueError(f'The provided sequence_length_mask key `{key}` should be included in the '
+                       f'features dictionary, but was not found. Found keys: {found}.')
+    mask = jnp.asarray(features[key])
+    if mask.ndim != 2:
+      raise ValueError(f'Mask is expected to have two dimensions, got {mask.ndim} instead.')
+    return mask != 0
+
+  def _flatten(self, labels: Any, logits: ArrayLike, features: base.Features):
+    """``[B, T, ...]`` to ``[B*T, ...]``, with masked steps zeroed; returns the flat mask too."""
+    mask = self._mask(features)
+    steps = mask.size
+
+    def flat(value, what):
+      value = jnp.asarray(value)
+      if value.ndim < 2:
+        raise ValueError(f'Input tensor expected to have at least 2 dimensions, got {value.ndim} '
+                         f'instead ({what}).')
+      if value.shape[:2] != mask.shape:
+        raise ValueError(f'Tensor shape is incompatible with provided mask: {what} has shape '
+                         f'{value.shape}, the mask {mask.shape}.')
+      value = value.reshape((steps,) + value.shape[2:])
+      keep = mask.reshape((steps,) + (1,) * (value.ndim - 1))
+      return jnp.where(keep, value, jnp.zeros((), value.dtype))
+
+    weight_column = self.static_head.weight_column
+    columns = self.feature_columns + ((weight_column,) if isinstance(weight_column, str) and
+                                      weight_column not in self.feature_columns else ())
+    flat_features = {self.sequence_length_mask: mask.reshape(steps).astype(jnp.float32)}
+    for column in columns:
+      if column not in features:
+        raise ValueError(f'`{column}` column expected in features dictionary.')
+      flat_features[column] = flat(features[column], f'feature {column!r}')
+    if labels is None:
+      raise ValueError('You must provide a labels Tensor. Given: None.')
+    return flat(labels, 'labels'), flat(logits, 'logits'), flat_features
+
+  def _host_labels(self, labels: Any) -> Any:
+    return self.static_head._host_labels(labels)  # pylint: disable=protected-access
+
+  def encode_labels(self, labels: Any) -> np.ndarray:
+    """Host side: the static head's ``encode_labels`` (strings to ids, any shape)."""
+    return self.static_head.encode_labels(labels)
+
+  def loss(self, labels: Any, logits: ArrayLike, features: base.Features = None,
+           mode: str | ModeKeys = ModeKeys.TRAIN,
+           regularization_losses: base.RegularizationLosses = None) -> jax.Array:
+    """The static head's loss over the valid steps (``features`` holds the mask)."""
+    checks.mode(mode)
+    return checks.call(self, '_loss', self._host_labels(labels), logits,
+                       base.host_features(features), regularization_losses)
+
+  def _loss(self, labels, logits, features, regularization_losses) -> jax.Array:
+    labels, logits, flat_features = self._flatten(labels, logits, features)
+    total = self._summing_head().loss(labels, logits, flat_features)
+    if self.loss_reduction != LossReduction.SUM:
+      valid = jnp.sum(flat_features[self.sequence_length_mask])
+      count = valid * self.static_head._loss_width  # pylint: disable=protected-access
+      total = metrics_lib.divide_no_nan(total, count)
+    if regularization_losses is None:
+      return total
+    return total + base.regularization_total(regularization_losses)
+
+  def predictions(self, logits: ArrayLike, keys: Sequence[str] | None = None, *,
+                  features: base.Features = None) -> dict[str, jax.Array]:
+    """The static head's predictions at every step, ``[B, T, ...]``.
+
+    With ``features``, the mask is added under its feature key, as in
+    Estimator's predict outputs.
+    """
+    predictions = self.static_head.predictions(logits, keys)
+    if features is not None:
+      predictions[self.sequence_length_mask] = jnp.asarray(features[self.sequence_length_mask])
+    return predictions
+
+  def decode_predictions(self, predictions: Mapping[str, ArrayLike]) -> dict[str, np.ndarray]:
+    """Host side: the static head's decoding (class strings per step); the mask passes through."""
+    decoded = self.static_head.decode_predictions(
+        {k: v for k, v in predictions.items() if k != self.sequence_length_mask})
+    if self.sequence_length_mask in predictions:
+      decoded[self.sequence_length_mask] = np.asarray(predictions[self.sequence_length_mask])
+    return decoded
+
+  def metrics(self, regularization_losses: base.RegularizationLosses = None) -> dict[str, metrics_lib.Metric]:
+    """The static head's metrics."""
+    return self.static_head.metrics(regularization_losses)
+
+  def update_metrics(self, eval_metrics: dict[str, metrics_lib.Metric], features: base.Features,
+                     logits: ArrayLike, labels: Any,
+                     regularization_losses: base.RegularizationLosses = None) -> dict[str, metrics_lib.Metric]:
+    """The static head's metrics updated with the valid steps of one batch."""
+    state = checks.call(self, '_update_metrics', eval_metrics, base.host_features(features), logits,
+                        self._host_labels(labels), regularization_losses)
+    return {k: state[k] for k in eval_metrics}
+
+  def _update_metrics(self, eval_metrics, features, logits, labels, regularization_losses):
+    labels, logits, flat_features = self._flatten(labels, logits, features)
+    return self._summing_head().update_metrics(eval_metrics, flat_features, logits, labels,
+                                               regularization_losses)
