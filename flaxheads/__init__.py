@@ -25,6 +25,7 @@ from flaxheads._src.multi_head import MultiHead
 from flaxheads._src.multi_label import MultiLabelHead
 from flaxheads._src.regression import LogisticRegressionHead, PoissonRegressionHead, RegressionHead
 from flaxheads._src.sequential_head import SequentialHeadWrapper
+from flaxheads._src.training import StepOutput, TrainState, eval_step, predict_step, train_step
 
 __version__ = '0.1.0'
 
@@ -42,7 +43,12 @@ __all__ = (
     'PredictionKeys',
     'RegressionHead',
     'SequentialHeadWrapper',
+    'StepOutput',
+    'TrainState',
     'checked',
+    'eval_step',
     'losses',
     'metrics',
+    'predict_step',
+    'train_step',
 )

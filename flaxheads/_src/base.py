@@ -71,6 +71,21 @@ class Head(abc.ABC):
   def _host_labels(self, labels: Any) -> Any:
     """Host side: string labels encoded as ids, other labels unchanged."""
 
+  def train_step(self, state, features, labels, **kwargs):
+    """One optimizer step on this head's loss: see :func:`flaxheads.train_step`."""
+    from flaxheads._src import training  # pylint: disable=g-import-not-at-top
+    return training.train_step(self, state, features, labels, **kwargs)
+
+  def eval_step(self, state, metric_state, features, labels, **kwargs):
+    """Metric state updated with one batch: see :func:`flaxheads.eval_step`."""
+    from flaxheads._src import training  # pylint: disable=g-import-not-at-top
+    return training.eval_step(self, state, metric_state, features, labels, **kwargs)
+
+  def predict_step(self, state, features):
+    """Predictions for one batch: see :func:`flaxheads.predict_step`."""
+    from flaxheads._src import training  # pylint: disable=g-import-not-at-top
+    return training.predict_step(self, state, features)
+
 
 def host_features(features: Features) -> Features:
   """Host side: string-valued features become None (strings cannot enter ``jit``)."""

@@ -92,6 +92,7 @@ metric streams over all batches.
 
 import argparse
 import json
+import multiprocessing
 import os
 import shutil
 import sys
@@ -192,10 +193,10 @@ def eager_sequential(c):
 
 
 class Evaluator:
-    """Runs ``Estimator.evaluate`` for a case from a shared checkpoint."""
+    """Runs ``Estimator.evaluate`` for cases from a checkpoint in ``root``."""
 
-    def __init__(self):
-        self.model_dir = tempfile.mkdtemp(prefix="golden_estimator_")
+    def __init__(self, root):
+        self.model_dir = tempfile.mkdtemp(prefix="model_", dir=root)
         graph = tf.Graph()
         with graph.as_default():
             tf.compat.v1.train.get_or_create_global_step()
@@ -209,10 +210,8 @@ class Evaluator:
         self.config = tf.estimator.RunConfig(
             model_dir=self.model_dir, session_config=session_config)
 
-    def close(self):
-        shutil.rmtree(self.model_dir, ignore_errors=True)
-
-    def evaluate(self, c, build):
+    def evaluate(self, c):
+        build = BUILDERS[c["head"]]
         batches = c["batches"]
 
         def input_fn():
@@ -273,7 +272,7 @@ def _floats(values):
     return None if values is None else [float(np.float32(v)) for v in values]
 
 
-def make_multi_case(evaluator, cid, heads, batches, logits_format="dict",
+def make_multi_case(cid, heads, batches, logits_format="dict",
                     head_weights=None, reg=None):
     c = {"id": cid, "head": "MultiHead", "heads": heads,
          "head_weights": _floats(head_weights),
@@ -283,12 +282,12 @@ def make_multi_case(evaluator, cid, heads, batches, logits_format="dict",
     c = json.loads(json.dumps(c))
     losses, predictions = eager_multi_head(c)
     c["expected"] = {"loss": losses, "predictions": predictions,
-                     "metrics": evaluator.evaluate(c, build_multi_head)}
+                     "metrics": None}
     return c
 
 
-def make_sequential_case(evaluator, cid, static_head, batches,
-                         feature_columns=None, reg=None):
+def make_sequential_case(cid, static_head, batches, feature_columns=None,
+                         reg=None):
     regression = static_head["head"] in (
         "RegressionHead", "PoissonRegressionHead", "LogisticRegressionHead")
     c = {"id": cid, "head": "SequentialHeadWrapper",
@@ -301,7 +300,7 @@ def make_sequential_case(evaluator, cid, static_head, batches,
     c = json.loads(json.dumps(c))
     losses, predictions = eager_sequential(c)
     c["expected"] = {"loss": losses, "predictions": predictions,
-                     "metrics": evaluator.evaluate(c, build_sequential_head)}
+                     "metrics": None}
     return c
 
 
@@ -358,19 +357,29 @@ def multi_batch(r, heads, bshape, concatenated=False, options=None):
     return {"logits": logits, "labels": labels, "features": features}
 
 
-def sequence_mask(r, batch, time, kind="bool", empty_rows=()):
-    lengths = r.integers(1, time + 1, size=batch)
-    lengths[list(empty_rows)] = 0
-    mask = np.arange(time)[None, :] < lengths[:, None]
+def sequence_mask(r, batch, time, kind="bool", empty_rows=(),
+                  scattered=False):
+    """A [batch, time] mask of dtype ``kind`` with the given rows all off.
+
+    Rows are prefixes of random length (at least 1), or with ``scattered``
+    independent random steps.
+    """
+    if scattered:
+        mask = r.uniform(size=(batch, time)) < 0.6
+    else:
+        lengths = r.integers(1, time + 1, size=batch)
+        mask = np.arange(time)[None, :] < lengths[:, None]
+    mask[list(empty_rows)] = False
     return mask if kind == "bool" else mask.astype(kind)
 
 
 def seq_batch(r, static, batch, time, mask="bool", empty_rows=(), weight=None,
-              squeeze=True, label_kind=None):
+              squeeze=True, label_kind=None, scattered=False):
     """One SequentialHeadWrapper batch of shape [batch, time]."""
     logits, labels, _ = sub_batch(r, static, [batch, time], squeeze=squeeze,
                                   label_kind=label_kind)
-    features = {"mask": sequence_mask(r, batch, time, mask, empty_rows)}
+    features = {"mask": sequence_mask(r, batch, time, mask, empty_rows,
+                                      scattered)}
     if weight is not None:
         features[weight] = g.weights(r, (batch, time))
     return {"logits": logits, "labels": labels, "features": features}
@@ -381,13 +390,13 @@ def seq_batch(r, static, batch, time, mask="bool", empty_rows=(), weight=None,
 # ---------------------------------------------------------------------------
 
 
-def multi_head_cases(ev):
+def multi_head_cases():
     cases = []
 
     def add(cid, heads, make, logits_format="dict", head_weights=None,
             reg=None):
         batches = make(g.rng_for(cid), heads, logits_format == "concatenated")
-        cases.append(make_multi_case(ev, cid, heads, batches, logits_format,
+        cases.append(make_multi_case(cid, heads, batches, logits_format,
                                      head_weights, reg))
 
     binary = head_spec("BinaryClassHead", name="b")
@@ -499,12 +508,12 @@ def multi_head_cases(ev):
 # ---------------------------------------------------------------------------
 
 
-def sequential_cases(ev):
+def sequential_cases():
     cases = []
 
     def add(cid, static, make, feature_columns=None, reg=None):
         batches = make(g.rng_for(cid), static)
-        cases.append(make_sequential_case(ev, cid, static, batches,
+        cases.append(make_sequential_case(cid, static, batches,
                                           feature_columns, reg))
 
     add("sequential/binary_bool_mask",
@@ -538,6 +547,15 @@ def sequential_cases(ev):
         head_spec("MultiClassHead", n_classes=4,
                   loss_reduction="sum_over_batch_size"),
         lambda r, s: [seq_batch(r, s, 4, 3, empty_rows=(2,))])
+    add("sequential/multiclass_streamed_fully_masked_batch_weighted",
+        head_spec("MultiClassHead", n_classes=3, weight_column="w"),
+        lambda r, s: [seq_batch(r, s, 3, 4, weight="w", empty_rows=e)
+                      for e in ((), (0, 1, 2), (1,))],
+        feature_columns=["w"])
+    add("sequential/binary_scattered_mask_sum",
+        head_spec("BinaryClassHead", loss_reduction="sum", thresholds=[0.4]),
+        lambda r, s: [seq_batch(r, s, 4, 5, mask="int32", scattered=True,
+                                empty_rows=(2,))])
     add("sequential/multiclass_vocabulary_named_streamed_regularized",
         head_spec("MultiClassHead", n_classes=3,
                   label_vocabulary=["noun", "verb", "adj"], name="pos"),
@@ -578,33 +596,71 @@ FILES = (
     ("sequential.json", sequential_cases),
 )
 
+BUILDERS = {
+    "MultiHead": build_multi_head,
+    "SequentialHeadWrapper": build_sequential_head,
+}
+
+_worker_evaluator = None
+
+
+def _init_worker(root):
+    global _worker_evaluator
+    _worker_evaluator = Evaluator(root)
+
+
+def _evaluate(c):
+    return _worker_evaluator.evaluate(c)
+
+
+def evaluate_all(cases, workers):
+    """Graph-mode metrics of every case, in order.
+
+    Each case is independent, so the cases are spread over worker processes;
+    every worker evaluates from its own model directory.
+    """
+    root = tempfile.mkdtemp(prefix="golden_estimator_")
+    try:
+        if workers <= 1:
+            _init_worker(root)
+            return [_evaluate(c) for c in cases]
+        context = multiprocessing.get_context("spawn")
+        with context.Pool(workers, _init_worker, (root,)) as pool:
+            return pool.map(_evaluate, cases, chunksize=1)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=g.HERE,
                         help="output directory (default: this directory)")
+    parser.add_argument("--workers", type=int,
+                        default=min(8, os.cpu_count() or 1),
+                        help="processes running Estimator.evaluate "
+                             "(default: the number of CPUs, at most 8)")
     args = parser.parse_args(argv)
     meta = {
         "tensorflow": tf.__version__,
         "tensorflow_estimator": metadata.version("tensorflow-estimator"),
         "generator": GENERATOR,
     }
+    files = [(filename, build()) for filename, build in FILES]
     seen = set()
+    for _, cases in files:
+        for c in cases:
+            if c["id"] in seen:
+                raise ValueError("duplicate case id: " + c["id"])
+            seen.add(c["id"])
+    all_cases = [c for _, cases in files for c in cases]
+    for c, metrics in zip(all_cases, evaluate_all(all_cases, args.workers)):
+        c["expected"]["metrics"] = metrics
     os.makedirs(args.out, exist_ok=True)
-    evaluator = Evaluator()
-    try:
-        for filename, build in FILES:
-            cases = build(evaluator)
-            for c in cases:
-                if c["id"] in seen:
-                    raise ValueError("duplicate case id: " + c["id"])
-                seen.add(c["id"])
-            path = os.path.join(args.out, filename)
-            with open(path, "w", encoding="utf-8", newline="\n") as f:
-                f.write(g.dumps(meta, cases))
-            print("%s: %d cases" % (path, len(cases)))
-    finally:
-        evaluator.close()
+    for filename, cases in files:
+        path = os.path.join(args.out, filename)
+        with open(path, "w", encoding="utf-8", newline="\n") as f:
+            f.write(g.dumps(meta, cases))
+        print("%s: %d cases" % (path, len(cases)))
     return 0
 
 
