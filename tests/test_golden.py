@@ -16,7 +16,14 @@ import pytest
 import flaxheads as fh
 
 GOLDEN = pathlib.Path(__file__).parent / 'golden'
-CASES = [case for path in sorted(GOLDEN.glob('*.json')) for case in json.loads(path.read_text())['cases']]
+SINGLE_HEAD_FILES = ('regression', 'binary_class', 'multi_class', 'multi_label')
+
+
+def load(*names):
+  return [case for name in names for case in json.loads((GOLDEN / f'{name}.json').read_text())['cases']]
+
+
+CASES = load(*SINGLE_HEAD_FILES)
 LOSS_RTOL, METRIC_RTOL = 1e-5, 1e-4
 
 
@@ -164,3 +171,84 @@ def chex_tree_close(actual, expected):
   assert jax.tree.structure(actual) == jax.tree.structure(expected)
   for a, e in zip(jax.tree.leaves(actual), jax.tree.leaves(expected)):
     np.testing.assert_allclose(a, e, rtol=1e-6, atol=1e-7)
+
+
+# Composite heads: MultiHead and SequentialHeadWrapper against graph-mode Estimator.evaluate.
+MULTI_CASES = load('multi_head')
+SEQUENTIAL_CASES = load('sequential')
+
+
+def make_composite(case):
+  if case['head'] == 'MultiHead':
+    return fh.MultiHead([make_head(spec) for spec in case['heads']], case['head_weights'])
+  return fh.SequentialHeadWrapper(make_head(case['static_head']), **case['kwargs'])
+
+
+def composite_batches(case, head):
+  """Yields (logits, labels, features) with labels as the jitted path takes them."""
+  for b in case['batches']:
+    logits = ({k: tensor(v) for k, v in b['logits'].items()} if 'dtype' not in b['logits']
+              else tensor(b['logits']))
+    if case['head'] == 'MultiHead':
+      labels = {h.name: encoded(h, b['labels'][h.name]) for h in head.heads}
+    else:
+      labels = encoded(head, b['labels'])
+    yield logits, labels, {k: tensor(v) for k, v in b['features'].items()}
+
+
+def encoded(head, labels):
+  """Labels through ``encode_labels`` where they must be (strings, class-id lists)."""
+  value = tensor(labels)
+  return head.encode_labels(value) if labels.get('ragged') or labels['dtype'] == 'string' else value
+
+
+def check_composite_metrics(case, results, losses):
+  expected = dict(case['expected']['metrics'])
+  np.testing.assert_allclose(np.mean(losses), expected.pop('loss'), rtol=LOSS_RTOL)  # Estimator's own
+  assert sorted(results) == sorted(expected)
+  for key, want in expected.items():
+    np.testing.assert_allclose(results[key], want, rtol=METRIC_RTOL, atol=1e-6, err_msg=key)
+
+
+@pytest.mark.parametrize('jit', [False, True], ids=['eager', 'jit'])
+@pytest.mark.parametrize('case', MULTI_CASES + SEQUENTIAL_CASES,
+                         ids=[c['id'] for c in MULTI_CASES + SEQUENTIAL_CASES])
+def test_composite_loss_and_streamed_metrics(case, jit):
+  head = make_composite(case)
+  loss_fn = jax.jit(head.loss) if jit else head.loss
+  update = jax.jit(head.update_metrics) if jit else head.update_metrics
+  state, losses = head.metrics(reg(case)), []
+  for (logits, labels, features), expected in zip(composite_batches(case, head), case['expected']['loss']):
+    losses.append(loss_fn(labels, logits, features, regularization_losses=reg(case)))
+    np.testing.assert_allclose(losses[-1], expected, rtol=LOSS_RTOL, atol=1e-7)
+    state = update(state, features, logits, labels, reg(case))
+  check_composite_metrics(case, fh.metrics.results(state), losses)
+
+
+@pytest.mark.parametrize('case', MULTI_CASES, ids=[c['id'] for c in MULTI_CASES])
+def test_multi_head_predictions(case):
+  head = make_composite(case)
+  for (logits, _, _), expected in zip(composite_batches(case, head), case['expected']['predictions']):
+    predictions = head.decode_predictions(head.predictions(logits))
+    assert list(predictions) == [(name, key) for name, key, _ in expected]
+    for name, key, want in expected:
+      compare_prediction(predictions[(name, key)], want, f'{name}/{key}')
+
+
+@pytest.mark.parametrize('case', SEQUENTIAL_CASES, ids=[c['id'] for c in SEQUENTIAL_CASES])
+def test_sequential_predictions(case):
+  head = make_composite(case)
+  for (logits, _, _), expected in zip(composite_batches(case, head), case['expected']['predictions']):
+    predictions = head.decode_predictions(head.predictions(logits))
+    assert list(predictions) == list(expected)
+    for key, want in expected.items():
+      compare_prediction(predictions[key], want, key)
+
+
+def compare_prediction(got, want, key):
+  want_value = tensor(want)
+  assert got.shape == want_value.shape, key
+  if want['dtype'] == 'string':
+    np.testing.assert_array_equal(got, want_value, err_msg=key)
+  else:
+    np.testing.assert_allclose(got, want_value, rtol=LOSS_RTOL, atol=1e-7, err_msg=key)

@@ -80,9 +80,11 @@ model function takes the logits from reserved input features (see
 ``head.create_estimator_spec(features, mode, logits, labels,
 train_op_fn=..., regularization_losses=R)``.  The input function yields the
 case's batches in order and ``evaluate`` runs ``len(batches)`` steps from a
-checkpoint that holds only the global step.  The results therefore include
-Estimator's own ``loss``: the mean over batches of the per-batch regularized
-loss of the spec.
+checkpoint that holds only the global step, in a single-threaded session.
+The results therefore include Estimator's own ``loss``: the mean over batches
+of the per-batch regularized loss of the spec.  The cases are evaluated in
+``--workers`` processes, each from its own temporary model directory; the
+output does not depend on their number.
 
 For MultiHead this differs from calling ``update_metrics`` eagerly once per
 batch: eager MultiHead creates fresh sub-head metrics on every call, so its
@@ -99,6 +101,7 @@ import sys
 import tempfile
 from importlib import metadata
 
+sys.dont_write_bytecode = True  # keep the fixture directory free of caches
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import generate as g  # noqa: E402  (configures TensorFlow before its import)
@@ -134,16 +137,16 @@ def regularization(c):
     return None if reg is None else [tf.constant(r, tf.float32) for r in reg]
 
 
-def decode_logits(c, logits):
-    if isinstance(logits, dict) and "dtype" not in logits:
-        return {k: g.decode(v) for k, v in logits.items()}
-    return g.decode(logits)
+def is_tensor(x):
+    """Whether ``x`` is one JSON tensor rather than a dict of them."""
+    return "dtype" in x
 
 
-def decode_labels(labels):
-    if isinstance(labels, dict) and "dtype" not in labels:
-        return {k: g.decode(v) for k, v in labels.items()}
-    return g.decode(labels)
+def decode_tree(x):
+    """Decodes a JSON tensor, or a dict of them keyed by head name."""
+    if is_tensor(x):
+        return g.decode(x)
+    return {k: g.decode(v) for k, v in x.items()}
 
 
 # ---------------------------------------------------------------------------
@@ -156,8 +159,8 @@ def eager_multi_head(c):
     reg = regularization(c)
     losses, predictions = [], []
     for b in c["batches"]:
-        logits = decode_logits(c, b["logits"])
-        labels = decode_labels(b["labels"])
+        logits = decode_tree(b["logits"])
+        labels = decode_tree(b["labels"])
         features = {k: g.decode(v) for k, v in b["features"].items()}
         loss = head.loss(labels, logits, features, mode=TRAIN,
                          regularization_losses=reg)
@@ -219,13 +222,13 @@ class Evaluator:
             for b in batches:
                 features = {k: g.decode(v) for k, v in b["features"].items()}
                 logits = b["logits"]
-                if isinstance(logits, dict) and "dtype" not in logits:
+                if is_tensor(logits):
+                    features[LOGITS_KEY] = g.decode(logits)
+                else:
                     for name, t in logits.items():
                         features[LOGITS_KEY + "/" + name] = g.decode(t)
-                else:
-                    features[LOGITS_KEY] = g.decode(logits)
                 element = tf.data.Dataset.from_tensors(
-                    (features, decode_labels(b["labels"])))
+                    (features, decode_tree(b["labels"])))
                 dataset = element if dataset is None else dataset.concatenate(
                     element)
             return dataset
