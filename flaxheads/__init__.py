@@ -19,7 +19,7 @@ from flaxheads import metrics
 from flaxheads._src.base import Head
 from flaxheads._src.binary_class import BinaryClassHead
 from flaxheads._src.checks import checked
-from flaxheads._src.keys import LossReduction, MetricKeys, ModeKeys, PredictionKeys
+from flaxheads._src.keys import LossReduction, MetricKeys, ModeKeys, PredictionKeys, SignatureKeys
 from flaxheads._src.multi_class import MultiClassHead
 from flaxheads._src.multi_head import MultiHead
 from flaxheads._src.multi_label import MultiLabelHead
@@ -43,6 +43,7 @@ __all__ = (
     'PredictionKeys',
     'RegressionHead',
     'SequentialHeadWrapper',
+    'SignatureKeys',
     'StepOutput',
     'TrainState',
     'checked',

@@ -20,7 +20,7 @@ from jax.typing import ArrayLike
 
 from flaxheads._src import checks
 from flaxheads._src import metrics as metrics_lib
-from flaxheads._src.keys import LossReduction, MetricKeys, ModeKeys, summary_key
+from flaxheads._src.keys import LossReduction, MetricKeys, ModeKeys, SignatureKeys, summary_key
 
 Features = Mapping[str, ArrayLike] | ArrayLike | None
 WeightColumn = str | Callable[[Any], ArrayLike] | None
@@ -66,6 +66,16 @@ class Head(abc.ABC):
                      logits: ArrayLike, labels: Any,
                      regularization_losses: RegularizationLosses = None) -> dict[str, metrics_lib.Metric]:
     """Returns ``eval_metrics`` updated with one batch."""
+
+  @abc.abstractmethod
+  def export_outputs(self, logits: Any, features: Features = None) -> dict[str, dict[str, jax.Array]]:
+    """Estimator's export signatures: ``{signature key: {output name: array}}``.
+
+    ``serving_default``, ``classification`` (``scores`` and class ids as
+    ``classes``; :meth:`decode_predictions` of ``all_class_ids`` gives the
+    strings), ``regression`` (``value``) and ``predict`` (every prediction), as
+    the head's Estimator counterpart exports them. Jittable.
+    """
 
   @abc.abstractmethod
   def _host_labels(self, labels: Any) -> Any:
@@ -339,6 +349,17 @@ class SingleHead(Head):
     wanted = checks.prediction_keys(keys, self._prediction_keys, self._string_sources)
     predictions = checks.call(self, '_selected_predictions', logits, static=(wanted,))
     return {k: predictions[k] for k in wanted}  # compiled calls return dicts sorted by key
+
+  @abc.abstractmethod
+  def _signatures(self, predictions: dict[str, jax.Array]) -> dict[str, dict[str, jax.Array]]:
+    """The classification/regression signatures of all predictions (``predict`` is added)."""
+
+  def export_outputs(self, logits: ArrayLike, features: Features = None) -> dict[str, dict[str, jax.Array]]:
+    del features  # single heads export from logits alone
+    predictions = self.predictions(logits)
+    signatures = self._signatures(predictions)
+    default = signatures.get(SignatureKeys.CLASSIFY, signatures.get(SignatureKeys.REGRESS))
+    return {SignatureKeys.SERVING_DEFAULT: default, **signatures, SignatureKeys.PREDICT: predictions}
 
   def _selected_predictions(self, logits, wanted: tuple[str, ...]) -> dict[str, jax.Array]:
     predictions = self._prediction_dict(checks.logits(logits, self.logits_dimension))

@@ -13,7 +13,7 @@ from jax.typing import ArrayLike
 
 from flaxheads._src import base, checks, losses
 from flaxheads._src import metrics as metrics_lib
-from flaxheads._src.keys import LossReduction, MetricKeys, PredictionKeys
+from flaxheads._src.keys import LossReduction, MetricKeys, PredictionKeys, SignatureKeys
 
 _K = PredictionKeys
 _ALL_KEYS = (_K.LOGITS, _K.LOGISTIC, _K.PROBABILITIES, _K.CLASS_IDS, _K.CLASSES,
@@ -112,6 +112,11 @@ class BinaryClassHead(base.SingleHead):
         _K.CLASS_IDS: (logits > 0).astype(jnp.int32),
         _K.ALL_CLASS_IDS: jnp.broadcast_to(jnp.arange(2, dtype=jnp.int32), (logits.shape[0], 2)),
     }
+
+  def _signatures(self, predictions):
+    return {SignatureKeys.CLASSIFY: {'scores': predictions[_K.PROBABILITIES],
+                                     'classes': predictions[_K.ALL_CLASS_IDS]},
+            SignatureKeys.REGRESS: {'value': predictions[_K.LOGISTIC]}}
 
   def decode_predictions(self, predictions: Mapping[str, ArrayLike]) -> dict[str, np.ndarray]:
     """Host side: adds ``classes`` and ``all_classes`` (vocabulary or ``'0'``/``'1'``)."""

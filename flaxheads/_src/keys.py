@@ -73,6 +73,15 @@ class PredictionKeys:
   PROBABILITIES = 'probabilities'
 
 
+class SignatureKeys:
+  """Estimator's export signature names (``tf.saved_model`` signature keys)."""
+
+  SERVING_DEFAULT = 'serving_default'
+  CLASSIFY = 'classification'
+  REGRESS = 'regression'
+  PREDICT = 'predict'
+
+
 def summary_key(key: str, head_name: str | None) -> str:
   """Returns ``key`` suffixed with ``/head_name`` when the head has a name."""
   return f'{key}/{head_name}' if head_name else key

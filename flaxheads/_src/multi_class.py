@@ -14,7 +14,7 @@ from jax.typing import ArrayLike
 
 from flaxheads._src import base, checks
 from flaxheads._src import metrics as metrics_lib
-from flaxheads._src.keys import LossReduction, MetricKeys, PredictionKeys
+from flaxheads._src.keys import LossReduction, MetricKeys, PredictionKeys, SignatureKeys
 
 _K = PredictionKeys
 _ALL_KEYS = (_K.LOGITS, _K.PROBABILITIES, _K.CLASS_IDS, _K.CLASSES, _K.ALL_CLASS_IDS,
@@ -117,6 +117,10 @@ class MultiClassHead(base.SingleHead):
         _K.CLASS_IDS: jnp.argmax(logits, axis=-1, keepdims=True).astype(jnp.int32),
         _K.ALL_CLASS_IDS: jnp.broadcast_to(ids, (logits.shape[0], self.n_classes)),
     }
+
+  def _signatures(self, predictions):
+    return {SignatureKeys.CLASSIFY: {'scores': predictions[_K.PROBABILITIES],
+                                     'classes': predictions[_K.ALL_CLASS_IDS]}}
 
   def decode_predictions(self, predictions: Mapping[str, ArrayLike]) -> dict[str, np.ndarray]:
     """Host side: adds ``classes`` and ``all_classes`` (vocabulary or ``'0'`` ...)."""

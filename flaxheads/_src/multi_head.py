@@ -13,7 +13,7 @@ from jax.typing import ArrayLike
 
 from flaxheads._src import base, checks
 from flaxheads._src import metrics as metrics_lib
-from flaxheads._src.keys import LossReduction, MetricKeys, ModeKeys
+from flaxheads._src.keys import LossReduction, MetricKeys, ModeKeys, SignatureKeys
 
 PredictionKey = tuple[str, str]  # (head name, prediction key)
 
@@ -195,6 +195,21 @@ class MultiHead(base.Head):
                          f'in {names}; given: {key!r}.')
       wanted.setdefault(key[0], []).append(key[1])
     return wanted
+
+  def export_outputs(self, logits: Mapping[str, ArrayLike] | ArrayLike,
+                     features: base.Features = None) -> dict[str, dict[str, jax.Array]]:
+    """Estimator's merged signatures: ``serving_default`` is the first head's, each
+    head's default is ``<head>``, its others ``<head>/<signature>``, and
+    ``predict`` merges every head's predictions under ``<head>/<key>``."""
+    logits = self.split_logits(logits)
+    outputs, merged = {}, {}
+    for h in self.heads:
+      own = h.export_outputs(logits[h.name], features)
+      outputs.setdefault(SignatureKeys.SERVING_DEFAULT, own[SignatureKeys.SERVING_DEFAULT])
+      for key, value in own.items():
+        outputs[h.name if key == SignatureKeys.SERVING_DEFAULT else f'{h.name}/{key}'] = value
+      merged.update({f'{h.name}/{k}': v for k, v in own[SignatureKeys.PREDICT].items()})
+    return {**outputs, SignatureKeys.PREDICT: merged}
 
   def decode_predictions(self, predictions: Mapping[PredictionKey, ArrayLike]) -> dict[PredictionKey, np.ndarray]:
     """Host side: each sub-head's ``decode_predictions``, keyed by ``(head name, key)``."""

@@ -13,7 +13,7 @@ from jax.typing import ArrayLike
 
 from flaxheads._src import base, binary_class, checks, losses
 from flaxheads._src import metrics as metrics_lib
-from flaxheads._src.keys import LossReduction, MetricKeys, PredictionKeys
+from flaxheads._src.keys import LossReduction, MetricKeys, PredictionKeys, SignatureKeys
 
 _K = PredictionKeys
 _ALL_KEYS = (_K.LOGITS, _K.PROBABILITIES, _K.CLASSES)
@@ -153,6 +153,12 @@ class MultiLabelHead(base.SingleHead):
 
   def _prediction_dict(self, logits: jax.Array) -> dict[str, jax.Array]:
     return {_K.LOGITS: logits, _K.PROBABILITIES: jax.nn.sigmoid(logits)}
+
+  def _signatures(self, predictions):
+    probabilities = predictions[_K.PROBABILITIES]
+    ids = jnp.broadcast_to(jnp.arange(self.n_classes, dtype=jnp.int32),
+                           (probabilities.shape[0], self.n_classes))
+    return {SignatureKeys.CLASSIFY: {'scores': probabilities, 'classes': ids}}
 
   def decode_predictions(self, predictions: Mapping[str, ArrayLike]) -> dict[str, np.ndarray]:
     """Host side: adds ``classes``, every class string per example ``[D0, n_classes]``."""

@@ -14,7 +14,7 @@ from jax.typing import ArrayLike
 
 from flaxheads._src import base, checks, losses
 from flaxheads._src import metrics as metrics_lib
-from flaxheads._src.keys import LossReduction, MetricKeys, PredictionKeys
+from flaxheads._src.keys import LossReduction, MetricKeys, PredictionKeys, SignatureKeys
 
 
 def _validate(head: _RegressionFamily) -> None:
@@ -68,6 +68,9 @@ class _RegressionFamily(base.SingleHead):
     if self._link is None:
       return {PredictionKeys.PREDICTIONS: logits}
     return {PredictionKeys.PREDICTIONS: self._link(logits), PredictionKeys.LOGITS: logits}
+
+  def _signatures(self, predictions):
+    return {SignatureKeys.REGRESS: {'value': predictions[PredictionKeys.PREDICTIONS]}}
 
   def decode_predictions(self, predictions: Mapping[str, ArrayLike]) -> dict[str, np.ndarray]:
     """Host side: the predictions as numpy arrays (regression has no string keys)."""

@@ -13,7 +13,7 @@ from jax.typing import ArrayLike
 
 from flaxheads._src import base, checks
 from flaxheads._src import metrics as metrics_lib
-from flaxheads._src.keys import LossReduction, ModeKeys
+from flaxheads._src.keys import LossReduction, ModeKeys, SignatureKeys
 from flaxheads._src.multi_head import MultiHead
 
 
@@ -191,6 +191,15 @@ class SequentialHeadWrapper(base.Head):
     if features is not None:
       predictions[self.sequence_length_mask] = jnp.asarray(features[self.sequence_length_mask])
     return predictions
+
+  def export_outputs(self, logits: ArrayLike, features: base.Features = None) -> dict[str, dict[str, jax.Array]]:
+    """The static head's signatures; with ``features``, ``predict`` holds the mask too
+    (Estimator adds it to the predictions but not to the ``predict`` signature)."""
+    outputs = self.static_head.export_outputs(logits)
+    if features is not None:
+      outputs[SignatureKeys.PREDICT] = {**outputs[SignatureKeys.PREDICT],
+                                        self.sequence_length_mask: jnp.asarray(features[self.sequence_length_mask])}
+    return outputs
 
   def decode_predictions(self, predictions: Mapping[str, ArrayLike]) -> dict[str, np.ndarray]:
     """Host side: the static head's decoding (class strings per step); the mask passes through."""
