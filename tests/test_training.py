@@ -159,3 +159,32 @@ def test_predict_step_returns_the_heads_predictions():
   features, _ = data()
   predictions = jax.jit(head.predict_step)(state, features)
   assert set(predictions) == {'logits', 'probabilities', 'class_ids', 'all_class_ids'}
+
+
+def test_composite_heads_train():
+  features, labels = data()
+  multi = fh.MultiHead([fh.BinaryClassHead(name='b', weight_column='w'), fh.RegressionHead(name='r')])
+  state = linen_state(multi)
+  both = {'b': labels, 'r': features['x'][:, 2]}
+  for _ in range(3):
+    state, out = jax.jit(multi.train_step)(state, features, both)
+  assert np.isfinite(float(out.loss))
+  metrics = jax.jit(multi.eval_step)(state, multi.metrics(), features, both)
+  assert {'loss/b', 'loss/r', 'auc/b', 'average_loss/r'} <= set(metrics)
+
+  class PerStep(nn.Module):
+
+    @nn.compact
+    def __call__(self, features, train):
+      return nn.Dense(3)(features['x'])
+
+  sequential = fh.SequentialHeadWrapper(fh.MultiClassHead(3), 'mask')
+  x = np.random.default_rng(0).normal(size=(4, 5, 2)).astype(np.float32)
+  seq_features = {'x': x, 'mask': np.arange(5)[None, :] < np.array([[5], [3], [1], [0]])}
+  model = PerStep()
+  state = fh.TrainState.create(apply_fn=model.apply, variables=model.init(jax.random.key(0), seq_features, False),
+                               tx=optax.adam(1e-2))
+  tags = (x[..., 0] > 0).astype(np.int32)
+  state, out = jax.jit(sequential.train_step)(state, seq_features, tags)
+  assert np.isfinite(float(out.loss))
+  assert jax.jit(sequential.predict_step)(state, seq_features)['probabilities'].shape == (4, 5, 3)
