@@ -127,7 +127,7 @@ class BinaryClassHead(base.SingleHead):
     key, w, labels = self._key, batch.weights, batch.labels
     predictions = self._prediction_dict(batch.logits)
     logistic, class_ids = predictions[_K.LOGISTIC], predictions[_K.CLASS_IDS]
-    auc = dict(num_thresholds=self.auc_num_thresholds)
+    roc = metrics_lib.AUC.from_predictions(labels, logistic, w, num_thresholds=self.auc_num_thresholds)
     state = {
         key(MetricKeys.LOSS_MEAN): metrics_lib.Mean.from_values(batch.unweighted_loss, w),
         key(MetricKeys.ACCURACY): metrics_lib.Mean.from_values(labels == class_ids, w),
@@ -136,8 +136,8 @@ class BinaryClassHead(base.SingleHead):
         key(MetricKeys.PREDICTION_MEAN): metrics_lib.Mean.from_values(logistic, w),
         key(MetricKeys.LABEL_MEAN): metrics_lib.Mean.from_values(labels, w),
         key(MetricKeys.ACCURACY_BASELINE): metrics_lib.AccuracyBaseline.from_labels(labels, w),
-        key(MetricKeys.AUC): metrics_lib.AUC.from_predictions(labels, logistic, w, **auc),
-        key(MetricKeys.AUC_PR): metrics_lib.AUC.from_predictions(labels, logistic, w, curve='PR', **auc),
+        key(MetricKeys.AUC): roc,
+        key(MetricKeys.AUC_PR): roc.with_curve('PR'),
         **self._regularization_metric(regularization_losses),
     }
     state.update(threshold_metrics(key, labels, logistic, w, self.thresholds))

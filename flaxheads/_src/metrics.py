@@ -244,6 +244,11 @@ class AUC(Metric):
     counts = _reverse_cumsum(counts) + _nan_if_any_nan(weights)
     return cls(counts[:, 0], counts[:, 1], curve)
 
+  def with_curve(self, curve: Literal['ROC', 'PR']) -> AUC:
+    """The same counts read as the other curve (one bucketing pass serves both AUCs)."""
+    _check_auc_config(self.true_positives.shape[0], curve)
+    return dataclasses.replace(self, curve=curve)
+
   def compute(self) -> jax.Array:
     tp, fp = self.true_positives, self.false_positives
     fn = tp[0] - tp

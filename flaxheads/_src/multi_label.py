@@ -177,12 +177,12 @@ class MultiLabelHead(base.SingleHead):
   def _batch_metrics(self, batch: base.Batch, regularization_losses) -> dict[str, metrics_lib.Metric]:
     key, w, labels = self._key, batch.weights, batch.labels
     probabilities = jax.nn.sigmoid(batch.logits)
-    auc = dict(num_thresholds=self.auc_num_thresholds)
+    auc = lambda y, p: metrics_lib.AUC.from_predictions(y, p, w, num_thresholds=self.auc_num_thresholds)
+    roc = auc(labels, probabilities)
     state = {
         key(MetricKeys.LOSS_MEAN): metrics_lib.Mean.from_values(batch.unweighted_loss, w),
-        key(MetricKeys.AUC): metrics_lib.AUC.from_predictions(labels, probabilities, w, **auc),
-        key(MetricKeys.AUC_PR): metrics_lib.AUC.from_predictions(
-            labels, probabilities, w, curve='PR', **auc),
+        key(MetricKeys.AUC): roc,
+        key(MetricKeys.AUC_PR): roc.with_curve('PR'),
         **self._regularization_metric(regularization_losses),
     }
     state.update(binary_class.threshold_metrics(key, labels, probabilities, w, self.thresholds))
@@ -190,8 +190,8 @@ class MultiLabelHead(base.SingleHead):
       y, p = labels[..., c:c + 1], probabilities[..., c:c + 1]
       state[self._class_key(MetricKeys.PROBABILITY_MEAN_AT_CLASS,
                             MetricKeys.PROBABILITY_MEAN_AT_NAME, c)] = metrics_lib.Mean.from_values(p, w)
-      state[self._class_key(MetricKeys.AUC_AT_CLASS, MetricKeys.AUC_AT_NAME, c)] = \
-          metrics_lib.AUC.from_predictions(y, p, w, **auc)
+      class_roc = auc(y, p)
+      state[self._class_key(MetricKeys.AUC_AT_CLASS, MetricKeys.AUC_AT_NAME, c)] = class_roc
       state[self._class_key(MetricKeys.AUC_PR_AT_CLASS, MetricKeys.AUC_PR_AT_NAME, c)] = \
-          metrics_lib.AUC.from_predictions(y, p, w, curve='PR', **auc)
+          class_roc.with_curve('PR')
     return state
