@@ -20,6 +20,8 @@ def run_example(name):
     ('quickstart.py', 'accuracy', 0.95),
     ('sequence_tagging.py', 'accuracy/sign', 0.9),
     ('multi_task.py', 'auc/click', 0.9),
+    ('train_linen.py', 'accuracy', 0.9),
+    ('train_nnx.py', 'accuracy', 0.9),
 ])
 def test_example_learns(name, key, minimum):
   assert run_example(name)[key] > minimum

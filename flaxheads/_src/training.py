@@ -9,6 +9,7 @@ with ``axis_name`` it also runs per device under ``shard_map`` or ``pmap``.
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
@@ -123,9 +124,48 @@ def _regularization(params, regularization_fn, sown) -> list[jax.Array]:
   return losses
 
 
-def _loss_scale_for_replicas(head: base.Head) -> str:
-  """How per-device gradients combine: mean for per-element reductions, sum for SUM."""
-  return 'psum' if head.loss_reduction == LossReduction.SUM else 'pmean'
+def _varying_axes(x) -> frozenset:
+  """The mapped axes ``x`` varies over, where JAX tracks them (``shard_map``'s ``check_vma``)."""
+  typeof = getattr(jax, 'typeof', None)
+  if typeof is None:  # older JAX: no varying-axes types
+    return frozenset()
+  aval = typeof(x)
+  vma = getattr(aval, 'vma', None)
+  if vma is None:
+    vma = getattr(getattr(aval, 'manual_axis_type', None), 'varying', None)
+  return frozenset(vma or ())
+
+
+def _axes(axis_name) -> tuple:
+  return tuple(axis_name) if isinstance(axis_name, (tuple, list)) else (axis_name,)
+
+
+def _axis_size(axes: tuple) -> int:
+  size = getattr(jax.lax, 'axis_size', None)
+  return math.prod(size(a) if size is not None else jax.lax.psum(1, a) for a in axes)
+
+
+def _combine_gradients(grads, loss, axis_name, *, mean: bool):
+  """Per-device gradients combined over ``axis_name``: their sum, or mean with ``mean``.
+
+  Where JAX tracks which values vary across devices (``shard_map`` with
+  ``check_vma``), the gradient of a replicated (non-varying) parameter already
+  is the sum over devices: autodiff transposes the implicit broadcast of the
+  parameter to every device into a sum. Only gradients that still vary are
+  summed here. Untracked axes (``pmap``, ``check_vma=False``), recognised by a
+  per-device loss that does not vary over them, are summed explicitly.
+  """
+  axes = _axes(axis_name)
+  loss_varies = _varying_axes(loss)
+  size = _axis_size(axes)
+
+  def combine(g):
+    g_varies = _varying_axes(g)
+    to_sum = tuple(a for a in axes if a in g_varies or a not in loss_varies)
+    total = jax.lax.psum(g, to_sum) if to_sum else g
+    return total / size if mean else total
+
+  return jax.tree.map(combine, grads)
 
 
 def train_step(head: base.Head, state, features, labels, *, rng=None, axis_name: str | None = None,
@@ -140,10 +180,10 @@ def train_step(head: base.Head, state, features, labels, *, rng=None, axis_name:
     features: the model's input (a dict, so that ``weight_column`` works, or an array).
     labels: labels in the form the head's ``loss`` takes under ``jit``.
     rng: a PRNG key (passed as ``rngs={'dropout': rng}``) or a dict of keys.
-    axis_name: the mapped axis under ``shard_map``/``pmap``: gradients, losses
-      and mutable collections are averaged across it (gradients summed for a
-      ``SUM`` reduction), so the update equals the single-device update over
-      the global batch.
+    axis_name: the mapped axis (or axes) under ``shard_map``/``pmap``:
+      gradients, losses and mutable collections are averaged across it
+      (gradients and the head's loss summed for a ``SUM`` reduction), so the
+      update and the losses equal the single-device ones over the global batch.
     train_op_fn: ``fn(state, grads) -> state`` replacing the optimizer
       (Estimator's ``train_op_fn``); exactly one of it and ``state.tx``.
     regularization_fn: ``fn(params) -> scalar or list of scalars`` added to the
@@ -166,21 +206,25 @@ def train_step(head: base.Head, state, features, labels, *, rng=None, axis_name:
   if nonfinite not in ('raise', 'skip', 'apply'):
     raise ValueError(f"nonfinite must be 'raise', 'skip' or 'apply', got {nonfinite!r}.")
   model_state = _model_state(state)
+  summed = axis_name is not None and head.loss_reduction == LossReduction.SUM
 
   def loss_fn(params):
     logits, new_model_state, sown = _apply(state, params, model_state, features, train=True, rng=rng)
     head_loss = head.loss(labels, logits, features, ModeKeys.TRAIN)
     regularization = base.regularization_total(_regularization(params, regularization_fn, sown))
-    return head_loss + regularization, (head_loss, regularization, new_model_state, logits)
+    # Summed over devices, the per-device objectives must count the regularization once.
+    scale = 1 / _axis_size(_axes(axis_name)) if summed else 1
+    return head_loss + scale * regularization, (head_loss, regularization, new_model_state, logits)
 
   grads, (head_loss, regularization, new_model_state, logits) = jax.grad(loss_fn, has_aux=True)(state.params)
-  loss = head_loss + regularization
   if axis_name is not None:
-    grads = getattr(jax.lax, _loss_scale_for_replicas(head))(grads, axis_name)
-    head_loss, regularization, loss = jax.lax.pmean((head_loss, regularization, loss), axis_name)
+    grads = _combine_gradients(grads, head_loss, axis_name, mean=not summed)
+    head_loss = (jax.lax.psum if summed else jax.lax.pmean)(head_loss, axis_name)
+    regularization = jax.lax.pmean(regularization, axis_name)
     new_model_state = jax.tree.map(  # e.g. batch statistics; not RNG counters
         lambda x: jax.lax.pmean(x, axis_name) if jnp.issubdtype(x.dtype, jnp.inexact) else x,
         new_model_state)
+  loss = head_loss + regularization
   if train_op_fn is not None:
     updated = train_op_fn(state, grads)
     params, opt_state = updated.params, getattr(updated, 'opt_state', None)
