@@ -51,7 +51,7 @@ for epoch in range(8):
     state, out = train_step(state, features, labels)
   print(f'epoch {epoch}: loss {float(out.loss):.4f}')
 
-predictions = jax.jit(head.predict_step)(state, eval_features)  # inference mode: running statistics
+predictions = jax.jit(head.predict_step)(state, eval_features).predictions  # running statistics
 print('predicted classes of the first examples:', predictions['class_ids'][:8, 0])
 metric_state = head.metrics()  # streams over the evaluation batches
 for features, labels in batches(eval_features, eval_labels, 256):

@@ -25,7 +25,7 @@ from flaxheads._src.multi_head import MultiHead
 from flaxheads._src.multi_label import MultiLabelHead
 from flaxheads._src.regression import LogisticRegressionHead, PoissonRegressionHead, RegressionHead
 from flaxheads._src.sequential_head import SequentialHeadWrapper
-from flaxheads._src.training import StepOutput, TrainState, eval_step, predict_step, train_step
+from flaxheads._src.training import PredictOutput, StepOutput, TrainState, eval_step, predict_step, train_step
 
 __version__ = '0.1.0'
 
@@ -40,6 +40,7 @@ __all__ = (
     'MultiHead',
     'MultiLabelHead',
     'PoissonRegressionHead',
+    'PredictOutput',
     'PredictionKeys',
     'RegressionHead',
     'SequentialHeadWrapper',

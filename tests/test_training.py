@@ -72,8 +72,8 @@ def test_training_updates_params_and_batch_statistics_and_eval_uses_them(make_st
   assert results['accuracy'] > 0.8
   # Eval runs in inference mode: it uses the running statistics, not the batch's.
   shifted = {'x': features['x'][:8], 'w': features['w'][:8]}
-  full = jax.jit(head.predict_step)(state, features)['logits'][:8]
-  np.testing.assert_allclose(jax.jit(head.predict_step)(state, shifted)['logits'], full, rtol=1e-5)
+  full = jax.jit(head.predict_step)(state, features).predictions['logits'][:8]
+  np.testing.assert_allclose(jax.jit(head.predict_step)(state, shifted).predictions['logits'], full, rtol=1e-5)
 
 
 def test_flax_train_state_is_accepted():
@@ -157,8 +157,10 @@ def test_predict_step_returns_the_heads_predictions():
   head = fh.MultiClassHead(3)
   state = linen_state(head)
   features, _ = data()
-  predictions = jax.jit(head.predict_step)(state, features)
+  predictions, export_outputs = jax.jit(head.predict_step)(state, features)
   assert set(predictions) == {'logits', 'probabilities', 'class_ids', 'all_class_ids'}
+  assert set(export_outputs) == {'serving_default', 'classification', 'predict'}
+  np.testing.assert_array_equal(export_outputs['classification']['scores'], predictions['probabilities'])
 
 
 def test_composite_heads_train():
@@ -187,4 +189,4 @@ def test_composite_heads_train():
   tags = (x[..., 0] > 0).astype(np.int32)
   state, out = jax.jit(sequential.train_step)(state, seq_features, tags)
   assert np.isfinite(float(out.loss))
-  assert jax.jit(sequential.predict_step)(state, seq_features)['probabilities'].shape == (4, 5, 3)
+  assert jax.jit(sequential.predict_step)(state, seq_features).predictions['probabilities'].shape == (4, 5, 3)

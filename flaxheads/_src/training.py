@@ -272,7 +272,14 @@ def eval_step(head: base.Head, state, metric_state: dict[str, metrics_lib.Metric
   return metrics_lib.merge_states(metric_state, batch)
 
 
-def predict_step(head: base.Head, state, features) -> dict[str, jax.Array]:
-  """The head's predictions for ``features`` (model in inference mode)."""
+class PredictOutput(NamedTuple):
+  """What a predict step returns (Estimator's PREDICT spec)."""
+
+  predictions: dict[str, jax.Array]  # the head's numeric predictions
+  export_outputs: dict[str, dict[str, jax.Array]]  # signature key -> outputs (see Head.export_outputs)
+
+
+def predict_step(head: base.Head, state, features) -> PredictOutput:
+  """The head's predictions and export outputs for ``features`` (model in inference mode)."""
   logits, _, _ = _apply(state, state.params, _model_state(state), features, train=False, rng=None)
-  return head.predictions(logits)
+  return PredictOutput(head.predictions(logits), head.export_outputs(logits, features))
