@@ -63,9 +63,9 @@ def assert_trained(result, evaluate=True):
 
 
 @pytest.mark.parametrize('case, setups, evaluate', [
-    ('binary', ['jit_auto', 'shard_map', 'pmap'], True),
+    ('binary', ['jit_auto', 'jit_explicit', 'shard_map', 'pmap'], True),
     ('multiclass', ['jit_auto', 'jit_explicit', 'shard_map', 'pmap'], True),
-    ('nnx', ['jit_auto', 'jit_explicit'], False),  # params and batch statistics
+    ('nnx', ['jit_auto', 'jit_explicit'], True),
     # Plain SGD, a SUM reduction and a regularization loss: gradients combined with the right scale.
     ('sgd_sum', ['shard_map', 'pmap'], False),
 ], ids=['binary', 'multiclass', 'nnx', 'sgd_sum'])

@@ -25,6 +25,7 @@ from typing import Literal, TypeVar
 
 import jax
 import jax.numpy as jnp
+from jax.sharding import AxisType, NamedSharding, PartitionSpec
 from jax.typing import ArrayLike
 
 _M = TypeVar('_M', bound='Metric')
@@ -191,6 +192,21 @@ class Recall(Metric):
     return divide_no_nan(self.true_positives, self.true_positives + self.false_negatives)
 
 
+def _bucket_sums(values: jax.Array, bucket: jax.Array, num_buckets: int) -> jax.Array:
+  """``segment_sum`` of ``values`` rows into buckets, replicated on explicit-axis meshes.
+
+  On a mesh whose axes are ``Explicit`` (``jax.make_mesh``'s default), the
+  output sharding of a scatter from a sharded batch is ambiguous; the bucket
+  counts are wanted whole on every device.
+  """
+  out_sharding = None
+  mesh = getattr(getattr(jax.typeof(values), 'sharding', None), 'mesh', None)
+  if mesh is not None and not mesh.empty and AxisType.Explicit in mesh.axis_types:
+    out_sharding = NamedSharding(mesh, PartitionSpec())
+  zeros = jnp.zeros((num_buckets,) + values.shape[1:], values.dtype)
+  return zeros.at[bucket].add(values, out_sharding=out_sharding)
+
+
 def _reverse_cumsum(x: jax.Array) -> jax.Array:
   return jnp.flip(jnp.cumsum(jnp.flip(x, axis=0), axis=0), axis=0)
 
@@ -240,7 +256,7 @@ class AUC(Metric):
     bucket = jnp.maximum(jnp.ceil(predictions * (num_thresholds - 1)) - 1, 0)
     bucket = jnp.where(jnp.isnan(bucket), 0, bucket).astype(jnp.int32)
     by_label = jnp.stack([jnp.where(is_label, weights, 0), jnp.where(is_label, 0, weights)], -1)
-    counts = jax.ops.segment_sum(by_label, bucket, num_segments=num_thresholds)
+    counts = _bucket_sums(by_label, bucket, num_thresholds)
     counts = _reverse_cumsum(counts) + _nan_if_any_nan(weights)
     return cls(counts[:, 0], counts[:, 1], curve)
 

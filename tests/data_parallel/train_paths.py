@@ -87,11 +87,11 @@ class Case(NamedTuple):
 ALL_PATHS = ('single', 'jit_auto', 'jit_explicit', 'shard_map', 'pmap')
 CASES = {
     'binary': Case(lambda: fh.BinaryClassHead(weight_column='w'), lambda: optax.adam(1e-2), 'linen', 20,
-                   None, ('single', 'jit_auto', 'shard_map', 'pmap')),
+                   None, ALL_PATHS),
     'multiclass': Case(lambda: fh.MultiClassHead(3, weight_column='w'), lambda: optax.adam(1e-2), 'linen',
                        20, None, ALL_PATHS),
     'nnx': Case(lambda: fh.BinaryClassHead(weight_column='w'), lambda: optax.adam(1e-2), 'nnx', 20, None,
-                ('single', 'jit_auto', 'jit_explicit'), evaluate=False),
+                ('single', 'jit_auto', 'jit_explicit')),
     # Plain SGD shows any scaling of the combined gradients (Adam is nearly scale invariant); a SUM
     # reduction with a regularization loss checks that the latter is counted once.
     'sgd_sum': Case(lambda: fh.BinaryClassHead(weight_column='w', loss_reduction=fh.LossReduction.SUM),
