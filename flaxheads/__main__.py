@@ -1,0 +1,8 @@
+"""``python -m flaxheads``: the ``flaxheads`` command (see :mod:`flaxheads.job.cli`)."""
+
+import sys
+
+from flaxheads.job import cli
+
+if __name__ == '__main__':
+  sys.exit(cli.main())
