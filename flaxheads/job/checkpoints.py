@@ -23,7 +23,8 @@ class Checkpoints:
     if not create and not self.directory.is_dir():
       raise JobError(f'no checkpoints in {self.directory}; run `flaxheads train` with this workdir first')
     options = ocp.CheckpointManagerOptions(max_to_keep=keep, create=create)
-    self._manager = ocp.CheckpointManager(self.directory, options=options)
+    self._manager = ocp.CheckpointManager(self.directory, options=options,
+                                          item_handlers=ocp.StandardCheckpointHandler())
 
   def latest_step(self) -> int | None:
     return self._manager.latest_step()
@@ -39,12 +40,28 @@ class Checkpoints:
     if step is None:
       raise JobError(f'no checkpoints in {self.directory}; run `flaxheads train` with this workdir first')
     target = jax.tree.map(ocp.utils.to_shape_dtype_struct, state)
+    self._check_fits(step, target)
     try:
       return self._manager.restore(step, args=ocp.args.StandardRestore(target))
     except (ValueError, TypeError, KeyError) as e:
       raise JobError(f'checkpoint {self.directory / str(step)} does not fit the configured model and '
                      f'optimizer ({first_line(e).rstrip(":")}); use the config it was trained with '
                      f'(saved in {self.directory.parent / "config.json"}) or another workdir') from e
+
+  def _check_fits(self, step: int, target) -> None:
+    """Raises a :class:`JobError` naming the first array whose name or shape differs from ``target``'s."""
+    saved = _shapes(self._manager.item_metadata(step))
+    wanted = _shapes(target)
+    if saved == wanted:
+      return
+    for name in sorted(set(saved) | set(wanted)):
+      if saved.get(name) != wanted.get(name):
+        found = 'missing' if name not in saved else f'shape {saved[name]}'
+        expected = 'absent' if name not in wanted else f'shape {wanted[name]}'
+        raise JobError(f'checkpoint {self.directory / str(step)} does not fit the configured model and '
+                       f'optimizer: {name} is {found} in the checkpoint, {expected} in the config; use the '
+                       f'config it was trained with (saved in {self.directory.parent / "config.json"}) '
+                       'or another workdir')
 
   def save(self, step: int, state) -> None:
     """Starts writing checkpoint ``step`` (returns before it is complete)."""
@@ -57,3 +74,10 @@ class Checkpoints:
   def close(self) -> None:
     self._manager.wait_until_finished()
     self._manager.close()
+
+
+def _shapes(tree) -> dict[str, tuple[int, ...]]:
+  """``{'params.Dense_0.kernel': shape, ...}`` for the arrays of a pytree or of checkpoint metadata."""
+  def name(path) -> str:
+    return '.'.join(str(getattr(k, 'key', getattr(k, 'name', getattr(k, 'idx', k)))) for k in path)
+  return {name(path): tuple(leaf.shape) for path, leaf in jax.tree_util.tree_leaves_with_path(tree)}
