@@ -46,6 +46,15 @@ def timed(fn, repeats):
   return times
 
 
+def alternate(run_hand, run_ours, repeats):
+  """Times both, interleaved so that machine noise hits them alike."""
+  hand_times, our_times = [], []
+  for _ in range(repeats):
+    hand_times += timed(run_hand, 1)
+    our_times += timed(run_ours, 1)
+  return hand_times, our_times
+
+
 def report(rows, workload, name, times, unit, baseline=None, **extra):
   median = statistics.median(times)
   row = dict(workload=workload, name=name, unit=unit, median=median, min=min(times), max=max(times),
@@ -120,11 +129,7 @@ def w1(rows, repeats, steps):
         state, out = ours(state, x, labels)
       out.loss.block_until_ready()
 
-    # Alternate the two so that machine noise hits both alike.
-    hand_times, our_times = [], []
-    for _ in range(repeats):
-      hand_times += timed(run_hand, 1)
-      our_times += timed(run_ours, 1)
+    hand_times, our_times = alternate(run_hand, run_ours, repeats)
     base = report(rows, 'W1', f'{name}: hand-written step', [t / steps for t in hand_times], 's/step')
     report(rows, 'W1', f'{name}: flaxheads train_step', [t / steps for t in our_times], 's/step', base)
 
@@ -170,10 +175,7 @@ def w2(rows, repeats, total):
     jax.block_until_ready(state)
 
   run_ours(), run_hand()
-  hand_times, our_times = [], []
-  for _ in range(repeats):
-    hand_times += timed(run_hand, 1)
-    our_times += timed(run_ours, 1)
+  hand_times, our_times = alternate(run_hand, run_ours, repeats)
   base = report(rows, 'W2', 'hand-written bucketed metrics', hand_times, 's/pass', examples=n_batches * batch)
   report(rows, 'W2', 'flaxheads update_metrics', our_times, 's/pass', base, examples=n_batches * batch)
 
@@ -205,10 +207,7 @@ def w3(rows, repeats, n_batches):
     jax.block_until_ready(state)
 
   run_ours(), run_hand()
-  hand_times, our_times = [], []
-  for _ in range(repeats):
-    hand_times += timed(run_hand, 1)
-    our_times += timed(run_ours, 1)
+  hand_times, our_times = alternate(run_hand, run_ours, repeats)
   base = report(rows, 'W3', 'hand-written (optax CE + argmax)', hand_times, 's/pass')
   report(rows, 'W3', 'flaxheads update_metrics', our_times, 's/pass', base)
 
