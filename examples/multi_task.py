@@ -1,7 +1,6 @@
 """Two tasks on one network with MultiHead: a click (binary) and a dwell time (regression)."""
 import flax.linen as nn
 import jax
-import jax.numpy as jnp
 import numpy as np
 import optax
 

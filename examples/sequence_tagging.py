@@ -6,7 +6,6 @@ loss and the metrics.
 """
 import flax.linen as nn
 import jax
-import jax.numpy as jnp
 import numpy as np
 import optax
 

@@ -50,3 +50,15 @@ def test_logistic_regression_predictions():
   head = fh.LogisticRegressionHead()
   assert head.logits_dimension == 1
   np.testing.assert_allclose(head.predictions(np.zeros((1, 1)))['predictions'], [[0.5]])
+
+
+@pytest.mark.parametrize('argument', ['loss_fn', 'weight_column', 'inverse_link_fn'])
+def test_an_unhashable_callable_is_rejected_by_name(argument):
+  class SquaredError:
+    __hash__ = None
+
+    def __call__(self, labels, logits):
+      return (labels - logits) ** 2
+
+  with pytest.raises(TypeError, match=f'{argument} must be hashable .* SquaredError'):
+    fh.RegressionHead(**{argument: SquaredError()})

@@ -1,7 +1,6 @@
 """SequentialHeadWrapper: configuration errors, masking as weights, predictions."""
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 import pytest
 

@@ -190,3 +190,20 @@ def test_composite_heads_train():
   state, out = jax.jit(sequential.train_step)(state, seq_features, tags)
   assert np.isfinite(float(out.loss))
   assert jax.jit(sequential.predict_step)(state, seq_features).predictions['probabilities'].shape == (4, 5, 3)
+
+
+def test_nan_gradients_under_a_finite_loss_are_caught_unless_applied():
+  head = fh.RegressionHead()
+  state = linen_state(head)
+  features, labels = data()
+  # Value 0, gradient 0 * inf = NaN.
+  nan_gradient = lambda params: sum(jnp.sum(jnp.sqrt(jnp.abs(p) * 0)) for p in jax.tree.leaves(params))
+  step = lambda s, nonfinite: head.train_step(s, features, labels, regularization_fn=nan_gradient,
+                                              nonfinite=nonfinite)
+  kept, out = jax.jit(step, static_argnums=1)(state, 'skip')
+  assert np.isfinite(float(out.loss)) and not bool(out.finite)
+  for a, b in zip(jax.tree.leaves(kept.params), jax.tree.leaves(state.params)):
+    np.testing.assert_array_equal(a, b)
+  applied, out = jax.jit(step, static_argnums=1)(state, 'apply')
+  assert not bool(out.finite)
+  assert np.isnan(jax.tree.leaves(applied.params)[0]).any()

@@ -116,6 +116,7 @@ class Batch(NamedTuple):
 def weight_column(value: WeightColumn) -> WeightColumn:
   """Validates a ``weight_column`` argument: a feature name or a callable of features."""
   if value is None or isinstance(value, str) or callable(value):
+    checks.hashable(value, 'weight_column')
     return value
   raise TypeError('Weight column must be either a string or a callable features -> weights. '
                   f'Given type: {type(value)}.')
@@ -237,6 +238,35 @@ def encode_strings(labels: Any, vocabulary: Sequence[str] | None) -> np.ndarray:
   if unknown:
     raise ValueError(f'Labels {unknown} are not in label_vocabulary {list(vocabulary)}.')
   return np.vectorize(table.__getitem__, otypes=[np.int32])(labels).reshape(labels.shape)
+
+
+@functools.lru_cache(maxsize=256)
+def _empty_metric_state(head: SingleHead, with_regularization: bool) -> Callable[[], dict[str, Any]]:
+  """A compiled ``() -> empty metric state`` of ``head``, in Estimator's key order.
+
+  Traced once per head, and one dispatch per call: a metric state has tens of arrays.
+  """
+  lead = (1,)
+  batch = Batch(
+      logits=jax.ShapeDtypeStruct(lead + (head.logits_dimension,), jnp.float32),
+      labels=jax.ShapeDtypeStruct(lead + (head._label_width,), head._label_dtype),
+      weights=jax.ShapeDtypeStruct(lead + (1,), jnp.float32),
+      unweighted_loss=jax.ShapeDtypeStruct(lead + (head._loss_width,), jnp.float32))
+  order = []  # pytree dicts come back sorted; keep Estimator's key order
+
+  def batch_metrics(b):
+    state = head._batch_metrics(b, [0.] if with_regularization else None)
+    order.extend(state)
+    return state
+
+  shapes = jax.eval_shape(batch_metrics, batch)
+  zeros = jax.jit(lambda: jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), shapes))
+
+  def empty_state():
+    state = zeros()
+    return {k: state[k] for k in order}
+
+  return empty_state
 
 
 class SingleHead(Head):
@@ -367,22 +397,7 @@ class SingleHead(Head):
 
   def metrics(self, regularization_losses: RegularizationLosses = None) -> dict[str, metrics_lib.Metric]:
     """The initial (empty) metric state; ``regularization_loss`` is kept only if given."""
-    lead = (1,)
-    batch = Batch(
-        logits=jax.ShapeDtypeStruct(lead + (self.logits_dimension,), jnp.float32),
-        labels=jax.ShapeDtypeStruct(lead + (self._label_width,), self._label_dtype),
-        weights=jax.ShapeDtypeStruct(lead + (1,), jnp.float32),
-        unweighted_loss=jax.ShapeDtypeStruct(lead + (self._loss_width,), jnp.float32))
-    regularization = None if regularization_losses is None else [0.]
-    order = []  # pytree dicts come back sorted; keep Estimator's key order
-
-    def batch_metrics(b):
-      state = self._batch_metrics(b, regularization)
-      order.extend(state)
-      return state
-
-    shapes = jax.eval_shape(batch_metrics, batch)
-    return {k: jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), shapes[k]) for k in order}
+    return _empty_metric_state(self, regularization_losses is not None)()
 
   def update_metrics(self, eval_metrics: dict[str, metrics_lib.Metric], features: Features,
                      logits: ArrayLike, labels: Any,

@@ -130,10 +130,20 @@ def loss_reduction(value: str | LossReduction) -> LossReduction:
 _LOSS_FN_OPTIONAL_ARGS = ('features', 'loss_reduction')
 
 
+def hashable(value: Any, name: str) -> None:
+  """Heads are static ``jit`` arguments, so everything they hold must be hashable."""
+  try:
+    hash(value)
+  except TypeError:
+    raise TypeError(f'{name} must be hashable (a head is a static jit argument); got an unhashable '
+                    f'{type(value).__name__}. Use a function, or define __hash__ and __eq__.') from None
+
+
 def loss_fn_args(loss_fn: Callable[..., Any]) -> tuple[str, ...]:
   """Estimator's ``validate_loss_fn_args``: returns the names ``loss_fn`` declares."""
   if not callable(loss_fn):
     raise TypeError(f'loss_fn must be callable, got {type(loss_fn).__name__}.')
+  hashable(loss_fn, 'loss_fn')
   args = tuple(inspect.signature(loss_fn).parameters)
   for required in ('labels', 'logits'):
     if required not in args:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import abc
 import dataclasses
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import Any, final
 
 import jax
@@ -135,6 +135,7 @@ class RegressionHead(_RegressionFamily):
       checks.loss_fn_args(self.loss_fn)
     if self.inverse_link_fn is not None and not callable(self.inverse_link_fn):
       raise TypeError(f'inverse_link_fn must be callable, got {type(self.inverse_link_fn).__name__}.')
+    checks.hashable(self.inverse_link_fn, 'inverse_link_fn')
 
   def _label_validity(self, labels):
     return True
