@@ -331,6 +331,16 @@ def peer_pythons(args) -> dict[str, pathlib.Path]:
   return found
 
 
+def cpu_name() -> str:
+  try:
+    for line in pathlib.Path('/proc/cpuinfo').read_text().splitlines():
+      if line.startswith('model name'):
+        return f"{line.split(':', 1)[1].strip()} ({platform.machine()})"
+  except OSError:
+    pass
+  return platform.processor() or platform.machine()
+
+
 def markdown(rows) -> str:
   lines = ['| workload | measurement | median | min-max | ratio to hand-written | notes |',
            '|---|---|---|---|---|---|']
@@ -368,7 +378,7 @@ def main():
   for row in results.rows:
     first_seen.setdefault(row['case'], len(first_seen))
   results.rows.sort(key=lambda row: first_seen[row['case']])  # stable: peers join their case
-  machine = (f'{platform.processor() or platform.machine()}, {jax.device_count()} {jax.default_backend()} '
+  machine = (f'{cpu_name()}, {jax.device_count()} {jax.default_backend()} '
              f'device(s), {os.cpu_count()} cores; jax {jax.__version__}, flax '
              f'{__import__("flax").__version__}, optax {optax.__version__}, flaxheads {fh.__version__}, '
              f'Python {platform.python_version()}')
