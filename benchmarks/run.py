@@ -16,7 +16,7 @@ own environments (``benchmarks/peers/make_envs.sh`` creates them next to the che
 as ``../keras3`` and ``../tf215``), one after the other once flaxheads is done.
 
 One JSON line per measurement goes to stdout; the markdown table is printed and, for a
-full run, saved as ``benchmarks/results/<date>.md``.
+full run (all workloads, not ``--quick``), saved as ``benchmarks/results/<date>.md``.
 
 Usage: ``python benchmarks/run.py [--repeats 5] [--quick] [--only W1 W2] [--no-peers]``.
 """
@@ -46,6 +46,7 @@ import flaxheads as fh
 
 HERE = pathlib.Path(__file__).parent
 RESULTS = HERE / 'results'
+WORKLOADS = ('W1', 'W2', 'W3', 'W4')
 PEERS = {'Keras 3': ('keras3', 'keras3_jax.py'), 'tf.estimator': ('tf215', 'tf_estimator.py')}
 
 
@@ -360,7 +361,7 @@ def main():
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument('--repeats', type=int, default=5)
   parser.add_argument('--quick', action='store_true', help='smaller sizes, for a smoke test')
-  parser.add_argument('--only', nargs='*', default=['W1', 'W2', 'W3', 'W4'])
+  parser.add_argument('--only', nargs='*', default=list(WORKLOADS), choices=WORKLOADS)
   parser.add_argument('--no-peers', action='store_true')
   parser.add_argument('--keras3', help='the Python of the Keras 3 environment (default ../keras3)')
   parser.add_argument('--tf215', help='the Python of the tf.estimator environment (default ../tf215)')
@@ -384,7 +385,7 @@ def main():
              f'Python {platform.python_version()}')
   table = f'Machine: {machine}\n\n{markdown(results.rows)}\n'
   print(table)
-  if not args.quick:
+  if not args.quick and set(sizes) == set(WORKLOADS):  # a partial run is not a result to keep
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / f'{datetime.date.today().isoformat()}.md').write_text(table)
 

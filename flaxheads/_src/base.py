@@ -330,7 +330,8 @@ class SingleHead(Head):
   def _batch(self, labels: Any, logits: ArrayLike, features: Features) -> Batch:
     logits = checks.logits(logits, self.logits_dimension)
     labels, valid = self._labels(labels, logits)
-    valid = valid & ~jnp.any(jnp.isnan(logits), axis=-1, keepdims=True)
+    # max propagates NaN, and the softmax losses compute it anyway: a third of any(isnan).
+    valid = valid & ~jnp.isnan(jnp.max(logits, axis=-1, keepdims=True))
     weights = example_weights(features, self.weight_column, logits, per_logit=self._per_logit_weights)
     loss_fn = getattr(self, 'loss_fn', None)
     if loss_fn is None:
