@@ -72,6 +72,15 @@ def test_nan_logits_poison_every_metric():
     assert np.isnan(value), key
 
 
+@pytest.mark.parametrize('column', [0, 1, 2])
+def test_a_nan_anywhere_in_a_logits_row_poisons_multi_class_metrics(column):
+  head = fh.MultiClassHead(3)
+  logits = jnp.array([[3., 0., 0.], [0., 3., 0.]]).at[1, column].set(jnp.nan)
+  state = jax.jit(head.update_metrics)(head.metrics(), None, logits, jnp.array([0, 1]))
+  for key, value in fh.metrics.results(state).items():
+    assert np.isnan(value), key  # argmax alone would count the row as correct or not
+
+
 LOGITS_2 = np.zeros((2, 1), np.float32)
 
 
