@@ -34,7 +34,6 @@ import platform
 import statistics
 import subprocess
 import sys
-import time
 
 import flax.linen as nn
 import jax
@@ -45,19 +44,12 @@ import optax
 import flaxheads as fh
 
 HERE = pathlib.Path(__file__).parent
+sys.path.insert(0, str(HERE / 'peers'))
+import protocol  # pylint: disable=g-import-not-at-top,wrong-import-position  # shared with the peers
+
 RESULTS = HERE / 'results'
 WORKLOADS = ('W1', 'W2', 'W3', 'W4')
 PEERS = {'Keras 3': ('keras3', 'keras3_jax.py'), 'tf.estimator': ('tf215', 'tf_estimator.py')}
-
-
-def timed(fn, repeats):
-  """Seconds per call of ``fn`` (which blocks until done), ``repeats`` times."""
-  times = []
-  for _ in range(repeats):
-    start = time.perf_counter()
-    fn()
-    times.append(time.perf_counter() - start)
-  return times
 
 
 def alternate(runs, repeats):
@@ -65,7 +57,7 @@ def alternate(runs, repeats):
   times = [[] for _ in runs]
   for _ in range(repeats):
     for run, run_times in zip(runs, times):
-      run_times += timed(run, 1)
+      run_times += protocol.timed(run, 1)
   return times
 
 
@@ -295,7 +287,7 @@ def w4(results, repeats, n):
       fn = jax.jit(lambda y, p, t=thresholds, c=curve: fh.metrics.AUC.from_predictions(
           y, p, num_thresholds=t, curve=c).compute())
       value = float(fn(y, p))
-      times = timed(lambda fn=fn: fn(y, p).block_until_ready(), repeats)
+      times = protocol.timed(lambda fn=fn: fn(y, p).block_until_ready(), repeats)
       extra = dict(value=value, exact=exact[curve], error=value - exact[curve],
                    positives=float(labels.mean()))
       if curve == 'PR':

@@ -14,21 +14,20 @@ import os
 
 os.environ.setdefault('KERAS_BACKEND', 'jax')
 
-import argparse  # pylint: disable=g-import-not-at-top,wrong-import-position
-import json
-import time
+import time  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 import jax
 import jax.numpy as jnp
 import keras
 import numpy as np
 
+import protocol  # benchmarks/peers/, this script's folder
+
 PEER = f'Keras {keras.__version__} (JAX backend)'
 
 
 def emit(case, name, unit, times):
-  print(json.dumps(dict(peer=PEER, case=case, name=f'{PEER}: {name}', unit=unit, times=times)),
-        flush=True)
+  protocol.emit(PEER, case, name, unit, times)
 
 
 def w1(repeats, steps):
@@ -85,13 +84,8 @@ def run_stateless(metrics, update, batches, repeats):
       state = step(state, *batch)
     jax.block_until_ready(results(state))
 
-  one_pass()
-  times = []
-  for _ in range(repeats):
-    start = time.perf_counter()
-    one_pass()
-    times.append(time.perf_counter() - start)
-  return times
+  one_pass()  # compiles
+  return protocol.timed(one_pass, repeats)
 
 
 def w2(repeats, total):
@@ -125,15 +119,5 @@ def w3(repeats, n_batches):
   emit('W3', 'keras.metrics, stateless under jax.jit', 's/pass', times)
 
 
-def main():
-  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-  parser.add_argument('--repeats', type=int, default=5)
-  parser.add_argument('--sizes', type=json.loads, required=True, help='JSON: workload -> size')
-  args = parser.parse_args()
-  for name, fn in (('W1', w1), ('W2', w2), ('W3', w3)):
-    if name in args.sizes:
-      fn(args.repeats, args.sizes[name])
-
-
 if __name__ == '__main__':
-  main()
+  protocol.main(__doc__.splitlines()[0], {'W1': w1, 'W2': w2, 'W3': w3})

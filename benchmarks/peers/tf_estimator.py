@@ -15,21 +15,20 @@ import os
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '3')
 
-import argparse  # pylint: disable=g-import-not-at-top,wrong-import-position
-import json
-import tempfile
+import tempfile  # pylint: disable=g-import-not-at-top,wrong-import-position
 import time
 
 import numpy as np
 import tensorflow as tf
+
+import protocol  # benchmarks/peers/, this script's folder
 
 tf.get_logger().setLevel('ERROR')
 PEER = f'tf.estimator {tf.__version__}'
 
 
 def emit(case, name, unit, times):
-  print(json.dumps(dict(peer=PEER, case=case, name=f'{PEER}: {name}', unit=unit, times=times)),
-        flush=True)
+  protocol.emit(PEER, case, name, unit, times)
 
 
 class StepTimes(tf.estimator.SessionRunHook):
@@ -105,13 +104,8 @@ def run_head_metrics(head, batches, repeats):
       results['accuracy_baseline'] = max(results['label/mean'], 1 - results['label/mean'])
     return results
 
-  one_pass()
-  times = []
-  for _ in range(repeats):
-    start = time.perf_counter()
-    one_pass()
-    times.append(time.perf_counter() - start)
-  return times
+  one_pass()  # compiles
+  return protocol.timed(one_pass, repeats)
 
 
 def w2(repeats, total):
@@ -134,15 +128,5 @@ def w3(repeats, n_batches):
   emit('W3', 'MultiClassHead.update_metrics in tf.function', 's/pass', times)
 
 
-def main():
-  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-  parser.add_argument('--repeats', type=int, default=5)
-  parser.add_argument('--sizes', type=json.loads, required=True, help='JSON: workload -> size')
-  args = parser.parse_args()
-  for name, fn in (('W1', w1), ('W2', w2), ('W3', w3)):
-    if name in args.sizes:
-      fn(args.repeats, args.sizes[name])
-
-
 if __name__ == '__main__':
-  main()
+  protocol.main(__doc__.splitlines()[0], {'W1': w1, 'W2': w2, 'W3': w3})
