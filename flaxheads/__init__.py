@@ -16,24 +16,31 @@ Example:
 
 from flaxheads import losses
 from flaxheads import metrics
-from flaxheads._src.base import Head
 from flaxheads._src.binary_class import BinaryClassHead
 from flaxheads._src.checks import checked
+from flaxheads._src.head import Head
 from flaxheads._src.keys import LossReduction, MetricKeys, ModeKeys, PredictionKeys, SignatureKeys
+from flaxheads._src.loss_terms import CombinedLossTerms, LossTerms
 from flaxheads._src.multi_class import MultiClassHead
 from flaxheads._src.multi_head import MultiHead
 from flaxheads._src.multi_label import MultiLabelHead
 from flaxheads._src.regression import LogisticRegressionHead, PoissonRegressionHead, RegressionHead
 from flaxheads._src.sequential_head import SequentialHeadWrapper
-from flaxheads._src.training import PredictOutput, StepOutput, TrainState, eval_step, predict_step, train_step
+from flaxheads._src.single_head import SingleHead
+from flaxheads._src.steps import (Gradients, PredictOutput, StepOutput, apply_gradients, combine_across_devices,
+                                  eval_step, keep_if_finite, loss_and_grads, predict_step, train_step)
+from flaxheads._src.train_state import TrainState
 
 __version__ = '0.1.0'
 
 __all__ = (
     'BinaryClassHead',
+    'CombinedLossTerms',
+    'Gradients',
     'Head',
     'LogisticRegressionHead',
     'LossReduction',
+    'LossTerms',
     'MetricKeys',
     'ModeKeys',
     'MultiClassHead',
@@ -45,10 +52,15 @@ __all__ = (
     'RegressionHead',
     'SequentialHeadWrapper',
     'SignatureKeys',
+    'SingleHead',
     'StepOutput',
     'TrainState',
+    'apply_gradients',
     'checked',
+    'combine_across_devices',
     'eval_step',
+    'keep_if_finite',
+    'loss_and_grads',
     'losses',
     'metrics',
     'predict_step',

@@ -259,4 +259,4 @@ def test_metric_state_is_a_checkpointable_pytree(name):
   saved = [np.asarray(leaf) for _, leaf in paths]  # e.g. written to disk
   restored = jax.tree.unflatten(treedef, saved)
   for key in state:
-    np.testing.assert_array_equal(restored[key].result(), state[key].result())
+    np.testing.assert_array_equal(restored[key].compute(), state[key].compute())

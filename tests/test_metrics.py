@@ -16,15 +16,15 @@ def test_mean_weights_broadcast_to_values():
   values = jnp.array([[1., 2., 3.], [4., 5., 6.]])
   m = metrics.Mean.from_values(values, jnp.array([[1.], [3.]]))
   assert float(m.count) == 12.  # each example weight counts once per value
-  np.testing.assert_allclose(m.result(), (6. + 3 * 15.) / 12.)
+  np.testing.assert_allclose(m.compute(), (6. + 3 * 15.) / 12.)
 
 
 def test_empty_and_zero_weight_streams_give_zero_not_nan():
   for m in (metrics.Mean.empty(), metrics.Precision.empty(), metrics.Recall.empty(),
             metrics.AccuracyBaseline.empty(), metrics.AUC.empty(), metrics.AUC.empty(curve='PR')):
-    assert float(m.result()) == 0.
+    assert float(m.compute()) == 0.
   m = metrics.Mean.from_values(jnp.array([5.]), jnp.array([0.]))
-  assert float(m.result()) == 0.
+  assert float(m.compute()) == 0.
 
 
 def test_precision_recall_strict_threshold_and_nonzero_labels_are_positive():
@@ -32,23 +32,23 @@ def test_precision_recall_strict_threshold_and_nonzero_labels_are_positive():
   predictions = jnp.array([0.5, 0.9, 0.5, 0.6])  # 0.5 is not > 0.5
   p = metrics.Precision.from_predictions(labels, predictions)
   r = metrics.Recall.from_predictions(labels, predictions)
-  assert float(p.result()) == 1.  # TP: 0.9, 0.6; FP: none
-  np.testing.assert_allclose(r.result(), 2 / 3)
+  assert float(p.compute()) == 1.  # TP: 0.9, 0.6; FP: none
+  np.testing.assert_allclose(r.compute(), 2 / 3)
 
 
 def test_accuracy_baseline_is_majority_rate():
   m = metrics.AccuracyBaseline.from_labels(jnp.array([1., 1., 0.]), jnp.array([1., 1., 4.]))
-  np.testing.assert_allclose(m.result(), 4 / 6)
+  np.testing.assert_allclose(m.compute(), 4 / 6)
 
 
 def test_single_class_roc_auc_is_zero_as_in_estimator():
   m = metrics.AUC.from_predictions(jnp.ones(4), jnp.array([.1, .4, .6, .9]))
-  assert float(m.result()) == 0.
+  assert float(m.compute()) == 0.
 
 
 def test_auc_nan_prediction_gives_nan_not_a_bucket():
   m = metrics.AUC.from_predictions(jnp.array([0., 1., 1.]), jnp.array([0.2, jnp.nan, 0.8]))
-  assert np.isnan(m.result())
+  assert np.isnan(m.compute())
 
 
 def test_auc_state_has_final_shape_and_merges_by_addition():
@@ -79,8 +79,8 @@ def test_high_resolution_auc_is_close_to_exact_on_skewed_data(curve):
   labels, scores = _skewed()
   exact = (sk_metrics.roc_auc_score(labels, scores) if curve == 'ROC' else
            sk_metrics.average_precision_score(labels, scores))
-  coarse = metrics.AUC.from_predictions(labels, scores, curve=curve).result()
-  fine = metrics.AUC.from_predictions(labels, scores, num_thresholds=100_000, curve=curve).result()
+  coarse = metrics.AUC.from_predictions(labels, scores, curve=curve).compute()
+  fine = metrics.AUC.from_predictions(labels, scores, num_thresholds=100_000, curve=curve).compute()
   assert abs(float(fine) - exact) < 2e-3 if curve == 'PR' else abs(float(fine) - exact) < 1e-4
   assert abs(float(fine) - exact) < abs(float(coarse) - exact)
 
@@ -95,7 +95,7 @@ def test_psum_merges_device_states():
   merged = jax.vmap(per_device, axis_name='devices')(labels, scores)
   whole = metrics.AUC.from_predictions(labels.ravel(), scores.ravel())
   np.testing.assert_allclose(merged.true_positives[0], whole.true_positives)
-  np.testing.assert_allclose(jax.tree.map(lambda x: x[0], merged).result(), whole.result())
+  np.testing.assert_allclose(jax.tree.map(lambda x: x[0], merged).compute(), whole.compute())
 
 
 def test_metric_state_is_a_scan_carry():
@@ -109,7 +109,7 @@ def test_metric_state_is_a_scan_carry():
   scanned, _ = jax.lax.scan(step, head.metrics(), (logits, labels))
   whole = head.update_metrics(head.metrics(), None, logits.reshape(80, 1), labels.reshape(80))
   for key in whole:
-    np.testing.assert_allclose(scanned[key].result(), whole[key].result(), rtol=1e-5, err_msg=key)
+    np.testing.assert_allclose(scanned[key].compute(), whole[key].compute(), rtol=1e-5, err_msg=key)
 
 
 # Streaming over any split equals one pass; merge equals streaming both.
@@ -170,10 +170,10 @@ def test_streaming_any_split_equals_one_pass(name, seed, data):
   streamed = _stream(name, logits[order], labels[order], weights[order], sizes)
   whole = _stream(name, logits, labels, weights, [N])
   for key, metric in whole.items():
-    expected = metric.result()
+    expected = metric.compute()
     if key.startswith('regularization_loss'):
       expected = 0.1  # a mean over calls, whatever their number
-    np.testing.assert_allclose(streamed[key].result(), expected, rtol=2e-5, atol=1e-6, err_msg=key)
+    np.testing.assert_allclose(streamed[key].compute(), expected, rtol=2e-5, atol=1e-6, err_msg=key)
 
 
 @settings(max_examples=8, deadline=None)
@@ -186,7 +186,7 @@ def test_merge_equals_streaming_both(name, seed, data):
   both = _stream(name, logits[first:], labels[first:], weights[first:], _remaining(N - first), state=a)
   merged = {k: a[k].merge(b[k]) for k in a}
   for key in merged:
-    np.testing.assert_allclose(merged[key].result(), both[key].result(), rtol=1e-5, atol=1e-6,
+    np.testing.assert_allclose(merged[key].compute(), both[key].compute(), rtol=1e-5, atol=1e-6,
                                err_msg=key)
 
 

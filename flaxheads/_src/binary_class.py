@@ -1,47 +1,43 @@
-"""Binary classification with sigmoid cross-entropy."""
+"""Binary classification with sigmoid cross-entropy, and the per-threshold metrics."""
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, final
+from typing import Any, ClassVar, final
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike
 
-from flaxheads._src import base, checks, losses
+from flaxheads._src import checks, losses, single_head
 from flaxheads._src import metrics as metrics_lib
-from flaxheads._src.keys import LossReduction, MetricKeys, PredictionKeys, SignatureKeys
+from flaxheads._src.keys import MetricKeys, PredictionKeys, SignatureKeys
 
 _K = PredictionKeys
 _ALL_KEYS = (_K.LOGITS, _K.LOGISTIC, _K.PROBABILITIES, _K.CLASS_IDS, _K.CLASSES,
              _K.ALL_CLASS_IDS, _K.ALL_CLASSES)
-_STRING_SOURCES = {_K.CLASSES: _K.CLASS_IDS, _K.ALL_CLASSES: _K.ALL_CLASS_IDS}
 
 
 @final
 @dataclasses.dataclass(frozen=True)
-class BinaryClassHead(base.SingleHead):
+class BinaryClassHead(single_head.SingleHead):
   """Binary classification (``tf.estimator.BinaryClassHead``).
 
   Logits are ``[D0, ..., DN, 1]``; labels are 0/1 (or soft labels in [0, 1], or
   vocabulary strings), of shape ``[D0, ..., DN]`` or ``[D0, ..., DN, 1]``. The
-  loss is sigmoid cross-entropy.
+  loss is sigmoid cross-entropy; a ``loss_fn`` gets float32 0/1 labels
+  ``[D0, ..., DN, 1]`` and returns ``[D0, ..., DN, 1]``.
 
   Args:
-    weight_column: a feature name, or a callable ``features -> weights``.
     thresholds: extra thresholds in (0, 1) at which accuracy, precision and
       recall are reported (``accuracy/positive_threshold_%g`` ...).
     label_vocabulary: the two class strings, negative first.
-    loss_reduction: a :class:`LossReduction` or its string.
-    loss_fn: ``loss_fn(labels, logits[, features][, loss_reduction])`` returning
-      the unweighted loss ``[D0, ..., DN, 1]``; labels are float32 0/1.
-    name: suffixes every metric key with ``/name``.
     auc_num_thresholds: thresholds of the bucketed AUCs. 200 reproduces
       Estimator; on skewed data (probabilities crowded near 0) it can be off by a
       percent, and ``100_000`` is close to exact at little extra cost.
+    weight_column, loss_reduction, loss_fn, name: see :class:`SingleHead`.
 
   Example:
     >>> import jax, jax.numpy as jnp
@@ -51,59 +47,47 @@ class BinaryClassHead(base.SingleHead):
     >>> round(float(jax.jit(head.loss)(labels, logits)), 6)
     0.220095
     >>> state = head.update_metrics(head.metrics(), None, logits, labels)
-    >>> float(state['accuracy'].result())
+    >>> float(state['accuracy'].compute())
     1.0
   """
 
   _: dataclasses.KW_ONLY
-  weight_column: base.WeightColumn = None
   thresholds: Sequence[float] | None = None
   label_vocabulary: Sequence[str] | None = None
-  loss_reduction: LossReduction | str = LossReduction.SUM_OVER_BATCH_SIZE
-  loss_fn: Callable[..., ArrayLike] | None = None
-  name: str | None = None
   auc_num_thresholds: int = 200
 
-  def __post_init__(self):
-    vocabulary = checks.vocabulary(
-        self.label_vocabulary, n_classes=2,
-        type_message='label_vocabulary should be a list or a tuple. Given type: {type}',
-        length_message='label_vocabulary of BinaryClassHead must have exactly 2 entries, '
-        'negative class first. Given {length}: {vocabulary}.')
-    object.__setattr__(self, 'label_vocabulary', vocabulary)
-    object.__setattr__(self, 'thresholds', checks.thresholds(
-        self.thresholds, message='thresholds not in (0, 1): {thresholds}.'))
-    object.__setattr__(self, 'loss_reduction', checks.loss_reduction(self.loss_reduction))
-    if self.loss_fn is not None:
-      checks.loss_fn_args(self.loss_fn)
-    base.weight_column(self.weight_column)
-    metrics_lib.AUC.empty(num_thresholds=self.auc_num_thresholds)  # validates it
+  label_dtype: ClassVar[Any] = jnp.float32
+  label_width: ClassVar[int] = 1
+  logits_dimension: ClassVar[int] = 1
+  prediction_keys: ClassVar[tuple[str, ...]] = _ALL_KEYS
 
-  @property
-  def logits_dimension(self) -> int:
-    return 1
-
-  @property
-  def _label_width(self) -> int:
-    return 1
-
-  _prediction_keys = _ALL_KEYS
-  _string_sources = _STRING_SOURCES
+  def _validated_fields(self) -> dict[str, Any]:
+    metrics_lib.check_auc_config(self.auc_num_thresholds, 'ROC')
+    return {
+        'label_vocabulary': checks.vocabulary(
+            self.label_vocabulary, n_classes=2,
+            type_message='label_vocabulary should be a list or a tuple. Given type: {type}',
+            length_message='label_vocabulary of BinaryClassHead must have exactly 2 entries, '
+            'negative class first. Given {length}: {vocabulary}.'),
+        'thresholds': checks.thresholds(self.thresholds, message='thresholds not in (0, 1): {thresholds}.'),
+    }
 
   def encode_labels(self, labels: Any) -> np.ndarray:
     """Host side: vocabulary strings to int32 ids 0/1; numeric labels pass as float32."""
     if checks.is_string_array(labels):
-      return base.encode_strings(labels, self.label_vocabulary)
+      return single_head.encode_strings(labels, self.label_vocabulary)
     return np.asarray(labels, np.float32)
 
-  def _labels(self, labels, logits):
-    labels = checks.dense_labels(labels, logits.shape, 1).astype(jnp.float32)
-    return labels, checks.label_range(labels, 1)
+  def _dense_labels(self, labels, logits_shape):
+    return checks.dense_labels(labels, logits_shape, 1).astype(jnp.float32)
+
+  def _label_validity(self, labels):
+    return checks.label_range(labels, 1)
 
   def _default_loss(self, labels, logits):
     return losses.sigmoid_cross_entropy(labels, logits)
 
-  def _prediction_dict(self, logits: jax.Array) -> dict[str, jax.Array]:
+  def _all_predictions(self, logits: jax.Array) -> dict[str, jax.Array]:
     two_class_logits = jnp.concatenate([jnp.zeros_like(logits), logits], axis=-1)
     return {
         _K.LOGITS: logits,
@@ -120,13 +104,13 @@ class BinaryClassHead(base.SingleHead):
 
   def decode_predictions(self, predictions: Mapping[str, ArrayLike]) -> dict[str, np.ndarray]:
     """Host side: adds ``classes`` and ``all_classes`` (vocabulary or ``'0'``/``'1'``)."""
-    names = base.class_names(self.label_vocabulary, 2)
-    return base.decode_classes(predictions, names, self._prediction_keys, self._string_sources)
+    names = single_head.class_names(self.label_vocabulary, 2)
+    return single_head.decode_class_ids(predictions, names, self.prediction_keys)
 
-  def _batch_metrics(self, batch: base.Batch, regularization_losses) -> dict[str, metrics_lib.Metric]:
+  def _batch_metrics(self, batch, regularization_losses) -> dict[str, metrics_lib.Metric]:
     key, w, labels = self._key, batch.weights, batch.labels
-    predictions = self._prediction_dict(batch.logits)
-    logistic, class_ids = predictions[_K.LOGISTIC], predictions[_K.CLASS_IDS]
+    logistic = jax.nn.sigmoid(batch.logits)
+    class_ids = (batch.logits > 0).astype(jnp.int32)
     roc = metrics_lib.AUC.from_predictions(labels, logistic, w, num_thresholds=self.auc_num_thresholds)
     state = {
         key(MetricKeys.LOSS_MEAN): metrics_lib.Mean.from_values(batch.unweighted_loss, w),

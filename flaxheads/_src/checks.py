@@ -1,11 +1,13 @@
 """Validation: constructor arguments, shapes at trace time, label values.
 
 Shape and type errors are raised while tracing, under ``jax.jit`` too. Value
-errors (labels out of range, unknown vocabulary strings) need concrete values:
-they raise ``ValueError`` eagerly, and under ``jit`` they are skipped unless the
-function runs under :func:`checked`. Skipped checks never give a plausible
-wrong number: the heads turn the weights of invalid examples into NaN, so the
-loss and every metric come out NaN.
+errors (labels out of range) need values, and go through one mechanism,
+:func:`check_values`: on concrete values it raises ``ValueError`` at once;
+traced, it is a ``checkify`` check when the function runs under
+:func:`checked` (eager head calls run that way, see ``eager.py``) and is
+skipped otherwise. Skipped checks never give a plausible wrong number: the
+heads turn the weights of invalid examples into NaN, so the loss and every
+metric come out NaN.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.experimental import checkify
 
-from flaxheads._src.keys import LossReduction, ModeKeys
+from flaxheads._src.keys import STRING_KEY_SOURCES, LossReduction, ModeKeys, PredictionKeys
 
 _STATE = threading.local()
 
@@ -42,7 +44,7 @@ def _value_checks_staged():
     _STATE.staged = previous
 
 
-def checked(fn: Callable[..., Any], *, errors=checkify.user_checks) -> Callable[..., Any]:
+def checked(fn: Callable[..., Any], *, errors: frozenset = checkify.user_checks) -> Callable[..., Any]:
   """Wraps ``fn`` so that the heads' value checks run inside ``jit`` too.
 
   The wrapped function is ``jax.experimental.checkify.checkify(fn)`` with the
@@ -70,36 +72,13 @@ def checked(fn: Callable[..., Any], *, errors=checkify.user_checks) -> Callable[
 
 
 _CHECK_FAILED_SUFFIX = ' (`check` failed)'
-_NEEDS_CONCRETE_VALUES = (jax.errors.ConcretizationTypeError, jax.errors.TracerArrayConversionError,
-                          jax.errors.TracerBoolConversionError, jax.errors.TracerIntegerConversionError)
 
 
-def call(head: Any, method: str, *args: Any, static: tuple[Any, ...] = ()) -> Any:
-  """``getattr(head, method)(*args, *static)``, compiled when called eagerly.
-
-  Under a JAX transformation (any argument is a tracer) this is the plain call.
-  Called eagerly, the method runs as one compiled program, cached per head,
-  method and input shapes, with the value checks staged by checkify; a failed
-  check raises ``ValueError`` with its message, as an eager check would. A user
-  hook (``loss_fn``, ``weight_column``, ...) that needs concrete values makes
-  it fall back to running op by op.
-  """
-  if any(is_traced(leaf) for leaf in jax.tree.leaves(args)):
-    return getattr(head, method)(*args, *static)
-  try:
-    error, out = _compiled(head, method, static)(*args)
-  except _NEEDS_CONCRETE_VALUES:
-    return getattr(head, method)(*args, *static)
+def raise_if_failed(error: checkify.Error) -> None:
+  """Raises the first failed check of a :func:`checked` call as ``ValueError``, Estimator's message."""
   message = error.get()
   if message:
     raise ValueError(message.removesuffix(_CHECK_FAILED_SUFFIX))
-  return out
-
-
-@functools.lru_cache(maxsize=1024)
-def _compiled(head: Any, method: str, static: tuple[Any, ...]) -> Callable[..., Any]:
-  bound = getattr(head, method)
-  return jax.jit(checked(lambda *args: bound(*args, *static)))
 
 
 def check_values(ok: jax.Array, message: str) -> None:
@@ -137,6 +116,15 @@ def hashable(value: Any, name: str) -> None:
   except TypeError:
     raise TypeError(f'{name} must be hashable (a head is a static jit argument); got an unhashable '
                     f'{type(value).__name__}. Use a function, or define __hash__ and __eq__.') from None
+
+
+def weight_column(value: Any) -> Any:
+  """Validates a ``weight_column`` argument: a feature name or a callable of features."""
+  if value is None or isinstance(value, str) or callable(value):
+    hashable(value, 'weight_column')
+    return value
+  raise TypeError('Weight column must be either a string or a callable features -> weights. '
+                  f'Given type: {type(value)}.')
 
 
 def loss_fn_args(loss_fn: Callable[..., Any]) -> tuple[str, ...]:
@@ -246,12 +234,13 @@ def integer_labels(labels: jax.Array) -> jax.Array:
 
 
 def prediction_keys(keys: Sequence[str] | None, valid: Sequence[str],
-                    sources: Mapping[str, str]) -> tuple[str, ...]:
-  """The numeric prediction keys to compute for a request of ``keys``.
+                    numeric: Mapping[str, Any]) -> tuple[str, ...]:
+  """The numeric prediction keys to return for a request of ``keys``.
 
-  ``None`` or an empty list mean all keys. ``valid`` lists every key of the head,
-  string keys included; a requested string key (``'classes'``) brings the
-  numeric key it is decoded from (``sources``: ``{'classes': 'class_ids'}``).
+  ``None`` or an empty list mean all keys. ``valid`` lists every key of the
+  head, string keys included; a requested string key (``'classes'``) brings the
+  numeric key it is decoded from (``class_ids``; ``probabilities`` for heads
+  without class ids). ``numeric`` holds the head's numeric predictions.
   """
   if isinstance(keys, str):
     keys = [keys]
@@ -259,8 +248,34 @@ def prediction_keys(keys: Sequence[str] | None, valid: Sequence[str],
     if key not in valid:
       raise ValueError(f'Prediction key must be in PredictionKeys, given: {key}. Valid '
                        f'prediction keys include {list(valid)}.')
-  wanted = {sources.get(k, k) for k in (keys or valid)}
+  wanted = set()
+  for key in keys or valid:
+    source = STRING_KEY_SOURCES.get(key, key)
+    wanted.add(source if source in numeric else PredictionKeys.PROBABILITIES)
   return tuple(k for k in valid if k in wanted)
+
+
+def row_mask(mask: Any, logits_shape: tuple[int, ...]) -> jax.Array | None:
+  """A head's ``mask`` argument as bool ``[D0, ..., DK, 1, ...]``, broadcastable to ``[D0, ..., DN, 1]``.
+
+  ``mask`` has the shape of a prefix ``[D0, ..., DK]`` of the batch shape
+  ``[D0, ..., DN]`` and is broadcast over the remaining axes.
+  """
+  if mask is None:
+    return None
+  mask = jnp.asarray(mask)
+  batch_shape = tuple(logits_shape[:-1])
+  if mask.ndim == 0 or mask.shape != batch_shape[:mask.ndim]:
+    raise ValueError(f'mask must have the shape of the batch [D0, ..., DN] = {batch_shape} or of '
+                     f'a prefix of it; got shape {mask.shape}.')
+  return (mask != 0).reshape(mask.shape + (1,) * (len(logits_shape) - mask.ndim))
+
+
+def without_string_features(features: Any) -> Any:
+  """String-valued features become None (strings cannot enter ``jit``; heads never read them)."""
+  if not isinstance(features, Mapping):
+    return features
+  return {k: None if is_string_array(v) else v for k, v in features.items()}
 
 
 def is_string_array(values: Any) -> bool:

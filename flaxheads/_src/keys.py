@@ -73,6 +73,11 @@ class PredictionKeys:
   PROBABILITIES = 'probabilities'
 
 
+# A string prediction key and the numeric key it is decoded from on the host.
+STRING_KEY_SOURCES = {PredictionKeys.CLASSES: PredictionKeys.CLASS_IDS,
+                      PredictionKeys.ALL_CLASSES: PredictionKeys.ALL_CLASS_IDS}
+
+
 class SignatureKeys:
   """Estimator's export signature names (``tf.saved_model`` signature keys)."""
 

@@ -5,15 +5,17 @@ built three ways: ``Metric.empty(...)`` gives the initial state (of its final
 shape), a ``from_*`` constructor gives the state of one batch, and ``merge``
 adds two states. Because ``merge`` is leaf-wise addition, ``jax.lax.psum`` of a
 state merges devices, a state can be a ``lax.scan`` carry, and orbax can
-checkpoint it. ``result()`` (or ``compute()`` under ``jit``) reads the value; divisions by zero give 0 (as in
-Estimator's Keras metrics), not NaN.
+checkpoint it. ``compute()`` reads the value; divisions by zero give 0 (as in
+Estimator's Keras metrics), not NaN. A head's metrics travel together as a
+:class:`MetricState`, an ordered mapping from metric key to metric that keeps
+its key order through ``jit``, ``psum`` and checkpoints (``metric_state.py``).
 
 Example:
   >>> import jax.numpy as jnp
   >>> from flaxheads import metrics
   >>> m = metrics.Mean.empty()
   >>> m = m.merge(metrics.Mean.from_values(jnp.array([1., 3.]), jnp.array([1., 0.])))
-  >>> float(m.result())
+  >>> float(m.compute())
   1.0
 """
 
@@ -64,11 +66,7 @@ def _broadcast_weights(weights: ArrayLike | None, shape) -> jax.Array:
 
 
 class Metric(abc.ABC):
-  """A streaming metric: ``empty()``, a per-batch constructor, ``merge``, ``compute``.
-
-  ``result()`` is ``compute()`` compiled, so that reading metrics eagerly is
-  fast; under ``jit`` the two are the same.
-  """
+  """A streaming metric: ``empty()``, a per-batch constructor, ``merge``, ``compute``."""
 
   def merge(self: _M, other: _M) -> _M:
     """Returns the state of both streams; ``other`` must have the same config."""
@@ -81,15 +79,6 @@ class Metric(abc.ABC):
   @abc.abstractmethod
   def compute(self) -> jax.Array:
     """The metric's value, a float32 array (pure: usable under ``jit``)."""
-
-  def result(self) -> jax.Array:
-    """The metric's value: ``compute()``, compiled."""
-    return _compute(self)
-
-
-@jax.jit
-def _compute(metric: Metric) -> jax.Array:
-  return metric.compute()
 
 
 @_metric
@@ -210,8 +199,8 @@ def _bucket_sums(values: jax.Array, bucket: jax.Array, num_buckets: int) -> jax.
   counts are wanted whole on every device.
   """
   out_sharding = None
-  mesh = getattr(getattr(jax.typeof(values), 'sharding', None), 'mesh', None)
-  if mesh is not None and not mesh.empty and AxisType.Explicit in mesh.axis_types:
+  mesh = jax.typeof(values).sharding.mesh
+  if not mesh.empty and AxisType.Explicit in mesh.axis_types:
     out_sharding = NamedSharding(mesh, PartitionSpec())
   zeros = jnp.zeros((num_buckets,) + values.shape[1:], values.dtype)
   return zeros.at[bucket].add(values, out_sharding=out_sharding)
@@ -249,7 +238,7 @@ class AUC(Metric):
 
   @classmethod
   def empty(cls, *, num_thresholds: int = 200, curve: Literal['ROC', 'PR'] = 'ROC') -> AUC:
-    _check_auc_config(num_thresholds, curve)
+    check_auc_config(num_thresholds, curve)
     zeros = jnp.zeros((num_thresholds,), _F32)
     return cls(zeros, zeros, curve)
 
@@ -258,7 +247,7 @@ class AUC(Metric):
                        weights: ArrayLike | None = None, *, num_thresholds: int = 200,
                        curve: Literal['ROC', 'PR'] = 'ROC') -> AUC:
     """The state of one batch; ``predictions`` are probabilities in [0, 1]."""
-    _check_auc_config(num_thresholds, curve)
+    check_auc_config(num_thresholds, curve)
     predictions = jnp.clip(jnp.asarray(predictions, _F32), 0., 1.).ravel()
     weights = _broadcast_weights(weights, jnp.shape(labels)).ravel()
     weights = jnp.where(jnp.isnan(predictions), jnp.nan, weights)
@@ -272,7 +261,7 @@ class AUC(Metric):
 
   def with_curve(self, curve: Literal['ROC', 'PR']) -> AUC:
     """The same counts read as the other curve (one bucketing pass serves both AUCs)."""
-    _check_auc_config(self.true_positives.shape[0], curve)
+    check_auc_config(self.true_positives.shape[0], curve)
     return dataclasses.replace(self, curve=curve)
 
   def compute(self) -> jax.Array:
@@ -296,29 +285,8 @@ class AUC(Metric):
     return jnp.sum(increments)
 
 
-def _check_auc_config(num_thresholds: int, curve: str) -> None:
+def check_auc_config(num_thresholds: int, curve: str) -> None:
   if not isinstance(num_thresholds, int) or num_thresholds < 2:
     raise ValueError(f'num_thresholds must be an int > 1, got {num_thresholds!r}.')
   if curve not in ('ROC', 'PR'):
     raise ValueError(f"curve must be 'ROC' or 'PR', got {curve!r}.")
-
-
-def merge_states(state: dict[str, Metric], update: dict[str, Metric]) -> dict[str, Metric]:
-  """Merges ``update`` into ``state`` key by key; ``state`` keeps its key order."""
-  unknown = sorted(set(update) - set(state))
-  if unknown:
-    raise ValueError(f'The metric state has no keys {unknown}; create it with the same head\'s '
-                     f'metrics(), with regularization_losses if update_metrics gets them. '
-                     f'State keys: {list(state)}.')
-  return {k: m.merge(update[k]) if k in update else m for k, m in state.items()}
-
-
-def results(state: dict[str, Metric]) -> dict[str, jax.Array]:
-  """``{key: metric.result()}`` for a dict of metric states, in one compiled call."""
-  values = _compute_all(state)
-  return {k: values[k] for k in state}
-
-
-@jax.jit
-def _compute_all(state: dict[str, Metric]) -> dict[str, jax.Array]:
-  return {k: m.compute() for k, m in state.items()}

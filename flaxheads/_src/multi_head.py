@@ -11,16 +11,37 @@ import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike
 
-from flaxheads._src import base, checks
+from flaxheads._src import checks
+from flaxheads._src.metric_state import MetricState
 from flaxheads._src import metrics as metrics_lib
-from flaxheads._src.keys import LossReduction, MetricKeys, ModeKeys, SignatureKeys
+from flaxheads._src.head import Features, Head
+from flaxheads._src.keys import LossReduction, MetricKeys, SignatureKeys, summary_key
+from flaxheads._src.loss_terms import CombinedLossTerms, RegularizationLosses, regularization_total
 
 PredictionKey = tuple[str, str]  # (head name, prediction key)
 
 
+@dataclasses.dataclass(frozen=True)
+class _HeadLossCombination:
+  """``{head name: loss} -> loss``: the weighted sum, or a user's aggregation function."""
+
+  names: tuple[str, ...]
+  head_weights: tuple[float, ...] | None
+  aggregation_fn: Callable[[dict[str, jax.Array]], ArrayLike] | None
+
+  def __call__(self, losses: dict[str, jax.Array]) -> jax.Array:
+    if self.aggregation_fn is not None:
+      loss = jnp.asarray(self.aggregation_fn(losses), jnp.float32)
+      if loss.shape != ():
+        raise ValueError(f'loss_aggregation_fn must return a scalar, got shape {loss.shape}.')
+      return loss
+    weights = self.head_weights or (1.,) * len(self.names)
+    return sum(w * losses[name] for w, name in zip(weights, self.names))
+
+
 @final
 @dataclasses.dataclass(frozen=True)
-class MultiHead(base.Head):
+class MultiHead(Head):
   """Several named heads on one model (``tf.estimator.MultiHead``).
 
   Logits are a dict ``{head name: logits}`` or one array whose last axis
@@ -58,7 +79,7 @@ class MultiHead(base.Head):
     1.1931
   """
 
-  heads: Sequence[base.Head]
+  heads: Sequence[Head]
   head_weights: Sequence[float] | None = None
   _: dataclasses.KW_ONLY
   loss_aggregation_fn: Callable[[dict[str, jax.Array]], ArrayLike] | None = None
@@ -68,7 +89,7 @@ class MultiHead(base.Head):
       raise ValueError(f'Must specify heads. Given: {self.heads}')
     object.__setattr__(self, 'heads', tuple(self.heads))
     for head in self.heads:
-      if not isinstance(head, base.Head):
+      if not isinstance(head, Head):
         raise TypeError(f'heads must be flaxheads heads, got {type(head).__name__}.')
       if head.name is None:
         raise ValueError(f'All given heads must have name specified. Given: {head}')
@@ -132,44 +153,30 @@ class MultiHead(base.Head):
       raise ValueError(f'labels has missing values for head(s): {missing}')
     return {h.name: labels[h.name] for h in self.heads}
 
-  def _host_labels(self, labels: Any) -> Any:
+  def labels_for_jit(self, labels: Any) -> Any:
+    """Host side: each head's labels through that head's ``labels_for_jit``."""
     if not isinstance(labels, Mapping):
       return labels  # rejected with a clear message by _split_labels
-    return {**labels, **{h.name: h._host_labels(labels[h.name])  # pylint: disable=protected-access
-                         for h in self.heads if h.name in labels}}
+    return {**labels, **{h.name: h.labels_for_jit(labels[h.name]) for h in self.heads if h.name in labels}}
 
   def encode_labels(self, labels: Mapping[str, Any]) -> dict[str, np.ndarray]:
     """Host side: each head's labels through that head's ``encode_labels``."""
     return {h.name: h.encode_labels(labels) for h, labels in
             zip(self.heads, self._split_labels(labels).values())}
 
-  def per_head_losses(self, labels: Mapping[str, Any], logits: Mapping[str, ArrayLike] | ArrayLike,
-                      features: base.Features = None) -> dict[str, jax.Array]:
-    """Each sub-head's reduced loss, without regularization or head weights."""
+  def loss_terms(self, labels: Mapping[str, Any], logits: Mapping[str, ArrayLike] | ArrayLike,
+                 features: Features = None, *, mask: ArrayLike | None = None) -> CombinedLossTerms:
+    """Every sub-head's loss terms, combined by ``head_weights`` or ``loss_aggregation_fn``."""
     logits = self.split_logits(logits)
-    labels = self._split_labels(labels)
-    return {h.name: h.loss(labels[h.name], logits[h.name], features) for h in self.heads}
+    labels = self._split_labels(self.labels_for_jit(labels))
+    terms = {h.name: h.loss_terms(labels[h.name], logits[h.name], features, mask=mask) for h in self.heads}
+    names = tuple(h.name for h in self.heads)
+    return CombinedLossTerms(terms, _HeadLossCombination(names, self.head_weights, self.loss_aggregation_fn))
 
-  def loss(self, labels: Mapping[str, Any], logits: Mapping[str, ArrayLike] | ArrayLike,
-           features: base.Features = None, mode: str | ModeKeys = ModeKeys.TRAIN,
-           regularization_losses: base.RegularizationLosses = None) -> jax.Array:
-    """The weighted (or aggregated) sum of the sub-head losses plus regularization."""
-    checks.mode(mode)
-    return checks.call(self, '_loss', self._host_labels(labels), logits,
-                       base.host_features(features), regularization_losses)
-
-  def _loss(self, labels, logits, features, regularization_losses) -> jax.Array:
-    losses = self.per_head_losses(labels, logits, features)
-    if self.loss_aggregation_fn is not None:
-      loss = jnp.asarray(self.loss_aggregation_fn(losses), jnp.float32)
-      if loss.shape != ():
-        raise ValueError(f'loss_aggregation_fn must return a scalar, got shape {loss.shape}.')
-    else:
-      weights = self.head_weights or (1.,) * len(self.heads)
-      loss = sum(w * losses[h.name] for w, h in zip(weights, self.heads))
-    if regularization_losses is None:
-      return loss
-    return loss + base.regularization_total(regularization_losses)
+  def per_head_losses(self, labels: Mapping[str, Any], logits: Mapping[str, ArrayLike] | ArrayLike,
+                      features: Features = None, *, mask: ArrayLike | None = None) -> dict[str, jax.Array]:
+    """Each sub-head's reduced loss, without regularization or head weights."""
+    return self.loss_terms(labels, logits, features, mask=mask).values()
 
   def predictions(self, logits: Mapping[str, ArrayLike] | ArrayLike,
                   keys: Sequence[PredictionKey] | None = None) -> dict[PredictionKey, jax.Array]:
@@ -197,7 +204,7 @@ class MultiHead(base.Head):
     return wanted
 
   def export_outputs(self, logits: Mapping[str, ArrayLike] | ArrayLike,
-                     features: base.Features = None) -> dict[str, dict[str, jax.Array]]:
+                     features: Features = None) -> dict[str, dict[str, jax.Array]]:
     """Estimator's merged signatures: ``serving_default`` is the first head's, each
     head's default is ``<head>``, its others ``<head>/<signature>``, and
     ``predict`` merges every head's predictions under ``<head>/<key>``."""
@@ -221,35 +228,30 @@ class MultiHead(base.Head):
     return decoded
 
   def _own_keys(self, regularization_losses) -> list[str]:
-    keys = [] if regularization_losses is None else [
-        base.summary_key(MetricKeys.LOSS_REGULARIZATION, self.name)]
+    keys = [] if regularization_losses is None else [summary_key(MetricKeys.LOSS_REGULARIZATION, self.name)]
     return keys + [f'{MetricKeys.LOSS}/{h.name}' for h in self.heads]
 
-  def metrics(self, regularization_losses: base.RegularizationLosses = None) -> dict[str, metrics_lib.Metric]:
+  def metrics(self, regularization_losses: RegularizationLosses = None) -> MetricState:
     """``regularization_loss/<name>`` (if given), ``loss/<head>`` and every sub-head's metrics."""
     state = {k: metrics_lib.Mean.empty() for k in self._own_keys(regularization_losses)}
     for h in self.heads:
       state.update(h.metrics())
-    return state
+    return MetricState(state)
 
-  def update_metrics(self, eval_metrics: dict[str, metrics_lib.Metric], features: base.Features,
+  def update_metrics(self, eval_metrics: Mapping[str, metrics_lib.Metric], features: Features,
                      logits: Mapping[str, ArrayLike] | ArrayLike, labels: Mapping[str, Any],
-                     regularization_losses: base.RegularizationLosses = None) -> dict[str, metrics_lib.Metric]:
+                     regularization_losses: RegularizationLosses = None, *,
+                     mask: ArrayLike | None = None) -> MetricState:
     """Returns ``eval_metrics`` with one batch merged in; every metric streams."""
-    state = checks.call(self, '_update_metrics', eval_metrics, base.host_features(features), logits,
-                        self._host_labels(labels), regularization_losses)
-    return {k: state[k] for k in eval_metrics}
-
-  def _update_metrics(self, eval_metrics, features, logits, labels, regularization_losses):
     logits = self.split_logits(logits)
-    labels = self._split_labels(labels)
+    labels = self._split_labels(self.labels_for_jit(labels))
     update = {}
     if regularization_losses is not None:
       update[self._own_keys(regularization_losses)[0]] = metrics_lib.Mean.from_values(
-          base.regularization_total(regularization_losses))
+          regularization_total(regularization_losses))
     for h in self.heads:
-      loss = h.loss(labels[h.name], logits[h.name], features)
+      loss = h.loss(labels[h.name], logits[h.name], features, mask=mask)
       update[f'{MetricKeys.LOSS}/{h.name}'] = metrics_lib.Mean.from_values(loss)
     for h in self.heads:
-      update.update(h.update_metrics(h.metrics(), features, logits[h.name], labels[h.name]))
-    return metrics_lib.merge_states(eval_metrics, update)
+      update.update(h.update_metrics(h.metrics(), features, logits[h.name], labels[h.name], mask=mask))
+    return MetricState(eval_metrics).merge(update)

@@ -3,26 +3,25 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any, final
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar, final
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike
 
-from flaxheads._src import base, binary_class, checks, losses
+from flaxheads._src import binary_class, checks, losses, single_head
 from flaxheads._src import metrics as metrics_lib
-from flaxheads._src.keys import LossReduction, MetricKeys, PredictionKeys, SignatureKeys
+from flaxheads._src.keys import MetricKeys, PredictionKeys, SignatureKeys
 
 _K = PredictionKeys
 _ALL_KEYS = (_K.LOGITS, _K.PROBABILITIES, _K.CLASSES)
-_STRING_SOURCES = {_K.CLASSES: _K.PROBABILITIES}
 
 
 @final
 @dataclasses.dataclass(frozen=True)
-class MultiLabelHead(base.SingleHead):
+class MultiLabelHead(single_head.SingleHead):
   """Multi-label classification (``tf.estimator.MultiLabelHead``).
 
   Logits are ``[D0, ..., DN, n_classes]``; labels are multi-hot
@@ -30,22 +29,20 @@ class MultiLabelHead(base.SingleHead):
   ids or vocabulary strings per example go through :meth:`encode_labels`
   (string lists are encoded automatically outside ``jit``). The loss is the
   sigmoid cross-entropy averaged over classes, so ``SUM_OVER_BATCH_SIZE``
-  divides by the number of examples, not examples times classes.
+  divides by the number of examples, not examples times classes. Weights are
+  per example (per-class weights are rejected as in Estimator); a ``loss_fn``
+  gets the multi-hot float32 labels ``[..., n_classes]`` and returns
+  ``[D0, ..., DN, 1]``.
 
   Args:
     n_classes: the number of classes, > 1.
-    weight_column: a feature name, or a callable ``features -> weights``
-      (per example; per-class weights are rejected as in Estimator).
     thresholds: extra thresholds in (0, 1) for accuracy, precision and recall.
     label_vocabulary: ``n_classes`` class strings.
-    loss_reduction: a :class:`LossReduction` or its string.
-    loss_fn: ``loss_fn(labels, logits[, features][, loss_reduction])`` returning
-      ``[D0, ..., DN, 1]``; labels are the multi-hot ``[..., n_classes]``.
     classes_for_class_based_metrics: class ids, or vocabulary strings, for
       which ``probability_mean``, ``auc`` and ``auc_precision_recall`` are also
       reported per class.
-    name: suffixes every metric key with ``/name``.
     auc_num_thresholds: thresholds of the bucketed AUCs (200 as Estimator).
+    weight_column, loss_reduction, loss_fn, name: see :class:`SingleHead`.
 
   Example:
     >>> import jax.numpy as jnp
@@ -60,33 +57,28 @@ class MultiLabelHead(base.SingleHead):
 
   n_classes: int
   _: dataclasses.KW_ONLY
-  weight_column: base.WeightColumn = None
   thresholds: Sequence[float] | None = None
   label_vocabulary: Sequence[str] | None = None
-  loss_reduction: LossReduction | str = LossReduction.SUM_OVER_BATCH_SIZE
-  loss_fn: Callable[..., ArrayLike] | None = None
   classes_for_class_based_metrics: Sequence[int | str] | None = None
-  name: str | None = None
   auc_num_thresholds: int = 200
 
-  def __post_init__(self):
+  label_dtype: ClassVar[Any] = jnp.float32
+  prediction_keys: ClassVar[tuple[str, ...]] = _ALL_KEYS
+
+  def _validated_fields(self) -> dict[str, Any]:
     if not isinstance(self.n_classes, int) or self.n_classes < 2:
       raise ValueError('n_classes must be > 1 for multi-label classification. '
                        f'Given: {self.n_classes}')
-    object.__setattr__(self, 'thresholds', checks.thresholds(
-        self.thresholds, message='thresholds must be in (0, 1) range. Given: {thresholds}'))
-    vocabulary = checks.vocabulary(
-        self.label_vocabulary, n_classes=self.n_classes,
-        type_message='label_vocabulary must be a list or tuple. Given type: {type}',
-        length_message='Length of label_vocabulary must be n_classes ({n_classes}). '
-        'Given: {length}')
-    object.__setattr__(self, 'label_vocabulary', vocabulary)
-    if self.loss_fn is not None:
-      checks.loss_fn_args(self.loss_fn)
-    object.__setattr__(self, 'loss_reduction', checks.loss_reduction(self.loss_reduction))
-    object.__setattr__(self, 'classes_for_class_based_metrics', self._class_ids_for_metrics())
-    base.weight_column(self.weight_column)
-    metrics_lib.AUC.empty(num_thresholds=self.auc_num_thresholds)  # validates it
+    metrics_lib.check_auc_config(self.auc_num_thresholds, 'ROC')
+    return {
+        'thresholds': checks.thresholds(
+            self.thresholds, message='thresholds must be in (0, 1) range. Given: {thresholds}'),
+        'label_vocabulary': checks.vocabulary(
+            self.label_vocabulary, n_classes=self.n_classes,
+            type_message='label_vocabulary must be a list or tuple. Given type: {type}',
+            length_message='Length of label_vocabulary must be n_classes ({n_classes}). Given: {length}'),
+        'classes_for_class_based_metrics': self._class_ids_for_metrics(),
+    }
 
   def _class_ids_for_metrics(self) -> tuple[int, ...]:
     classes = tuple(self.classes_for_class_based_metrics or ())
@@ -110,11 +102,8 @@ class MultiLabelHead(base.SingleHead):
     return self.n_classes
 
   @property
-  def _label_width(self) -> int:
+  def label_width(self) -> int:
     return self.n_classes
-
-  _prediction_keys = _ALL_KEYS
-  _string_sources = _STRING_SOURCES
 
   def encode_labels(self, labels: Any) -> np.ndarray:
     """Host side: per-example lists of class ids or vocabulary strings to multi-hot.
@@ -131,7 +120,7 @@ class MultiLabelHead(base.SingleHead):
     for row, classes in enumerate(labels):
       classes = list(np.atleast_1d(np.asarray(classes)).ravel()) if len(classes) else []
       if checks.is_string_array(classes):
-        ids = base.encode_strings(classes, self.label_vocabulary)
+        ids = single_head.encode_strings(classes, self.label_vocabulary)
       else:
         ids = np.asarray(classes, dtype=np.int64)
         if ids.size and not np.issubdtype(np.asarray(classes).dtype, np.integer):
@@ -143,15 +132,17 @@ class MultiLabelHead(base.SingleHead):
       multi_hot[row, ids] = 1
     return multi_hot
 
-  def _labels(self, labels, logits):
-    labels = checks.dense_labels(labels, logits.shape, self.n_classes).astype(jnp.float32)
-    return labels, checks.label_range(
+  def _dense_labels(self, labels, logits_shape):
+    return checks.dense_labels(labels, logits_shape, self.n_classes).astype(jnp.float32)
+
+  def _label_validity(self, labels):
+    return checks.label_range(
         labels, 1, message='labels must be an integer indicator Tensor with values in [0, 1]')
 
   def _default_loss(self, labels, logits):
     return jnp.mean(losses.sigmoid_cross_entropy(labels, logits), axis=-1, keepdims=True)
 
-  def _prediction_dict(self, logits: jax.Array) -> dict[str, jax.Array]:
+  def _all_predictions(self, logits: jax.Array) -> dict[str, jax.Array]:
     return {_K.LOGITS: logits, _K.PROBABILITIES: jax.nn.sigmoid(logits)}
 
   def _signatures(self, predictions):
@@ -165,7 +156,7 @@ class MultiLabelHead(base.SingleHead):
     decoded = {k: np.asarray(v) for k, v in predictions.items()}
     if _K.PROBABILITIES in predictions or _K.LOGITS in predictions:
       rows = next(iter(decoded.values())).shape[0]
-      names = base.class_names(self.label_vocabulary, self.n_classes)
+      names = single_head.class_names(self.label_vocabulary, self.n_classes)
       decoded[_K.CLASSES] = np.broadcast_to(names, (rows, self.n_classes)).copy()
     return {k: decoded[k] for k in _ALL_KEYS if k in decoded}
 
@@ -174,7 +165,7 @@ class MultiLabelHead(base.SingleHead):
       return self._key(template_id % class_id)
     return self._key(template_name % self.label_vocabulary[class_id])
 
-  def _batch_metrics(self, batch: base.Batch, regularization_losses) -> dict[str, metrics_lib.Metric]:
+  def _batch_metrics(self, batch, regularization_losses) -> dict[str, metrics_lib.Metric]:
     key, w, labels = self._key, batch.weights, batch.labels
     probabilities = jax.nn.sigmoid(batch.logits)
     auc = lambda y, p: metrics_lib.AUC.from_predictions(y, p, w, num_thresholds=self.auc_num_thresholds)

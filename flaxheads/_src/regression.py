@@ -1,101 +1,83 @@
-"""Regression heads: squared error, Poisson and logistic regression."""
+"""Regression heads: squared error, Poisson and logistic regression.
+
+The three heads share everything but the loss, the label check and the link:
+float labels ``[D0, ..., DN, label_dimension]``, one loss value (and
+optionally one weight) per predicted value, the mean loss, label and
+prediction metrics, and the ``regression`` signature. Those shared pieces are
+the functions below, which each final head calls.
+"""
 
 from __future__ import annotations
 
-import abc
 import dataclasses
 from collections.abc import Callable, Mapping
-from typing import Any, final
+from typing import Any, ClassVar, final
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike
 
-from flaxheads._src import base, checks, losses
+from flaxheads._src import checks, losses, single_head
 from flaxheads._src import metrics as metrics_lib
-from flaxheads._src.keys import LossReduction, MetricKeys, PredictionKeys, SignatureKeys
+from flaxheads._src.keys import MetricKeys, PredictionKeys, SignatureKeys
+
+InverseLink = Callable[[jax.Array], jax.Array]
 
 
-def _validate(head: _RegressionFamily) -> None:
-  """Validates (and normalizes) the arguments every regression head has."""
-  if not isinstance(head.label_dimension, int):
-    raise TypeError(f'label_dimension must be an int, got {head.label_dimension!r}.')
-  if head.label_dimension < 1:
-    raise ValueError(f'Invalid label_dimension {head.label_dimension}.')
-  base.weight_column(head.weight_column)
-  object.__setattr__(head, 'loss_reduction', checks.loss_reduction(head.loss_reduction))
+def _label_dimension(value: Any) -> int:
+  if not isinstance(value, int) or isinstance(value, bool):
+    raise TypeError(f'label_dimension must be an int, got {value!r}.')
+  if value < 1:
+    raise ValueError(f'Invalid label_dimension {value}.')
+  return value
 
 
-class _RegressionFamily(base.SingleHead):
-  """Shared by the regression heads: float labels, per-logit weights, mean metrics."""
+def _prediction_keys(inverse_link: InverseLink | None) -> tuple[str, ...]:
+  if inverse_link is None:
+    return (PredictionKeys.PREDICTIONS,)
+  return (PredictionKeys.PREDICTIONS, PredictionKeys.LOGITS)
 
-  @property
-  @abc.abstractmethod
-  def label_dimension(self) -> int:
-    """The number of values predicted per example."""
 
-  @property
-  @abc.abstractmethod
-  def _link(self) -> Callable[[jax.Array], jax.Array] | None:
-    """The inverse link function mapping logits to predictions; None for the identity."""
+def _predictions(logits: jax.Array, inverse_link: InverseLink | None) -> dict[str, jax.Array]:
+  if inverse_link is None:
+    return {PredictionKeys.PREDICTIONS: logits}
+  return {PredictionKeys.PREDICTIONS: inverse_link(logits), PredictionKeys.LOGITS: logits}
 
-  @property
-  def logits_dimension(self) -> int:
-    return self.label_dimension
 
-  @property
-  def _label_width(self) -> int:
-    return self.label_dimension
+def _float_labels(labels: Any, logits_shape: tuple[int, ...], label_dimension: int) -> jax.Array:
+  return checks.dense_labels(labels, logits_shape, label_dimension).astype(jnp.float32)
 
-  _per_logit_weights = True
 
-  @property
-  def _prediction_keys(self) -> tuple[str, ...]:
-    if self._link is None:
-      return (PredictionKeys.PREDICTIONS,)
-    return (PredictionKeys.PREDICTIONS, PredictionKeys.LOGITS)
+def _numeric_labels(head: single_head.SingleHead, labels: Any) -> np.ndarray:
+  if checks.is_string_array(labels):
+    raise TypeError(f'{type(head).__name__} labels must be numeric, got strings.')
+  return np.asarray(labels, np.float32)
 
-  @abc.abstractmethod
-  def _label_validity(self, labels: jax.Array) -> jax.Array | bool:
-    """Checks label values; returns the per-row validity ``[D0, ..., DN, 1]`` or True."""
 
-  def _labels(self, labels: Any, logits: jax.Array) -> tuple[jax.Array, jax.Array | bool]:
-    labels = checks.dense_labels(labels, logits.shape, self.label_dimension).astype(jnp.float32)
-    return labels, self._label_validity(labels)
+def _regression_metrics(key: Callable[[str], str], batch: single_head.Batch, inverse_link: InverseLink | None,
+                        regularization: dict[str, metrics_lib.Metric]) -> dict[str, metrics_lib.Metric]:
+  w = batch.weights
+  predictions = _predictions(batch.logits, inverse_link)[PredictionKeys.PREDICTIONS]
+  return {
+      key(MetricKeys.LOSS_MEAN): metrics_lib.Mean.from_values(batch.unweighted_loss, w),
+      key(MetricKeys.PREDICTION_MEAN): metrics_lib.Mean.from_values(predictions, w),
+      key(MetricKeys.LABEL_MEAN): metrics_lib.Mean.from_values(batch.labels, w),
+      **regularization,
+  }
 
-  def _prediction_dict(self, logits: jax.Array) -> dict[str, jax.Array]:
-    if self._link is None:
-      return {PredictionKeys.PREDICTIONS: logits}
-    return {PredictionKeys.PREDICTIONS: self._link(logits), PredictionKeys.LOGITS: logits}
 
-  def _signatures(self, predictions):
-    return {SignatureKeys.REGRESS: {'value': predictions[PredictionKeys.PREDICTIONS]}}
+def _regression_signature(predictions: dict[str, jax.Array]) -> dict[str, dict[str, jax.Array]]:
+  return {SignatureKeys.REGRESS: {'value': predictions[PredictionKeys.PREDICTIONS]}}
 
-  def decode_predictions(self, predictions: Mapping[str, ArrayLike]) -> dict[str, np.ndarray]:
-    """Host side: the predictions as numpy arrays (regression has no string keys)."""
-    return {k: np.asarray(v) for k, v in predictions.items()}
 
-  def encode_labels(self, labels: Any) -> np.ndarray:
-    """Host side: labels as a float32 numpy array."""
-    if checks.is_string_array(labels):
-      raise TypeError(f'{type(self).__name__} labels must be numeric, got strings.')
-    return np.asarray(labels, np.float32)
-
-  def _batch_metrics(self, batch: base.Batch, regularization_losses) -> dict[str, metrics_lib.Metric]:
-    w = batch.weights
-    predictions = self._prediction_dict(batch.logits)[PredictionKeys.PREDICTIONS]
-    return {
-        self._key(MetricKeys.LOSS_MEAN): metrics_lib.Mean.from_values(batch.unweighted_loss, w),
-        self._key(MetricKeys.PREDICTION_MEAN): metrics_lib.Mean.from_values(predictions, w),
-        self._key(MetricKeys.LABEL_MEAN): metrics_lib.Mean.from_values(batch.labels, w),
-        **self._regularization_metric(regularization_losses),
-    }
+def _as_numpy(predictions: Mapping[str, ArrayLike]) -> dict[str, np.ndarray]:
+  return {k: np.asarray(v) for k, v in predictions.items()}
 
 
 @final
 @dataclasses.dataclass(frozen=True)
-class RegressionHead(_RegressionFamily):
+class RegressionHead(single_head.SingleHead):
   """Regression with mean squared error (``tf.estimator.RegressionHead``).
 
   The unweighted loss is ``(logits - labels)**2`` per element, shape
@@ -105,13 +87,10 @@ class RegressionHead(_RegressionFamily):
 
   Args:
     label_dimension: values predicted per example (>= 1).
-    weight_column: a feature name, or a callable ``features -> weights``.
-    loss_reduction: a :class:`LossReduction` or its string.
-    loss_fn: ``loss_fn(labels, logits[, features][, loss_reduction])`` returning
-      the unweighted loss ``[D0, ..., DN, label_dimension]``.
     inverse_link_fn: maps logits to ``predictions`` (``logits`` are then
       returned too); it is used by the metrics as well.
-    name: suffixes every metric key with ``/name``.
+    weight_column, loss_reduction, loss_fn, name: see :class:`SingleHead`
+      (``loss_fn`` returns ``[D0, ..., DN, label_dimension]``).
 
   Example:
     >>> import jax.numpy as jnp
@@ -123,40 +102,60 @@ class RegressionHead(_RegressionFamily):
 
   label_dimension: int = 1
   _: dataclasses.KW_ONLY
-  weight_column: base.WeightColumn = None
-  loss_reduction: LossReduction | str = LossReduction.SUM_OVER_BATCH_SIZE
-  loss_fn: Callable[..., ArrayLike] | None = None
-  inverse_link_fn: Callable[[jax.Array], jax.Array] | None = None
-  name: str | None = None
+  inverse_link_fn: InverseLink | None = None
 
-  def __post_init__(self):
-    _validate(self)
-    if self.loss_fn is not None:
-      checks.loss_fn_args(self.loss_fn)
+  label_dtype: ClassVar[Any] = jnp.float32
+
+  def _validated_fields(self) -> dict[str, Any]:
     if self.inverse_link_fn is not None and not callable(self.inverse_link_fn):
       raise TypeError(f'inverse_link_fn must be callable, got {type(self.inverse_link_fn).__name__}.')
     checks.hashable(self.inverse_link_fn, 'inverse_link_fn')
+    return {'label_dimension': _label_dimension(self.label_dimension)}
+
+  logits_dimension = label_width = property(lambda self: self.label_dimension)
+  prediction_keys = property(lambda self: _prediction_keys(self.inverse_link_fn))
+
+  def encode_labels(self, labels: Any) -> np.ndarray:
+    """Host side: labels as a float32 numpy array."""
+    return _numeric_labels(self, labels)
+
+  def decode_predictions(self, predictions: Mapping[str, ArrayLike]) -> dict[str, np.ndarray]:
+    """Host side: the predictions as numpy arrays (regression has no string keys)."""
+    return _as_numpy(predictions)
+
+  def _dense_labels(self, labels, logits_shape):
+    return _float_labels(labels, logits_shape, self.label_dimension)
 
   def _label_validity(self, labels):
     return True
 
-  @property
-  def _link(self):
-    return self.inverse_link_fn
-
   def _default_loss(self, labels, logits):
     return jnp.square(logits - labels)
+
+  def _all_predictions(self, logits):
+    return _predictions(logits, self.inverse_link_fn)
+
+  def _signatures(self, predictions):
+    return _regression_signature(predictions)
+
+  def _batch_metrics(self, batch, regularization_losses):
+    return _regression_metrics(self._key, batch, self.inverse_link_fn, self._regularization_metric(regularization_losses))
 
 
 @final
 @dataclasses.dataclass(frozen=True)
-class PoissonRegressionHead(_RegressionFamily):
+class PoissonRegressionHead(single_head.SingleHead):
   """Poisson regression on log rates (``tf.estimator.PoissonRegressionHead``).
 
   Logits are log rates; ``predictions`` are ``exp(logits)``. The loss is
   :func:`flaxheads.losses.log_poisson_loss`. Labels must be counts >= 0: a negative label is a
   ``ValueError`` eagerly and makes the loss NaN under ``jit`` (Estimator returns
   NaN silently, or a plausible number without ``compute_full_loss``).
+
+  Args:
+    label_dimension: values predicted per example (>= 1).
+    compute_full_loss: add Stirling's approximation of ``log(labels!)``.
+    weight_column, loss_reduction, loss_fn, name: see :class:`SingleHead`.
 
   Example:
     >>> import jax.numpy as jnp
@@ -168,36 +167,56 @@ class PoissonRegressionHead(_RegressionFamily):
 
   label_dimension: int = 1
   _: dataclasses.KW_ONLY
-  weight_column: base.WeightColumn = None
-  loss_reduction: LossReduction | str = LossReduction.SUM_OVER_BATCH_SIZE
   compute_full_loss: bool = True
-  name: str | None = None
 
-  def __post_init__(self):
-    _validate(self)
+  label_dtype: ClassVar[Any] = jnp.float32
+
+  def _validated_fields(self) -> dict[str, Any]:
+    return {'label_dimension': _label_dimension(self.label_dimension)}
+
+  logits_dimension = label_width = property(lambda self: self.label_dimension)
+  prediction_keys: ClassVar[tuple[str, ...]] = _prediction_keys(jnp.exp)
+
+  def encode_labels(self, labels: Any) -> np.ndarray:
+    """Host side: labels as a float32 numpy array."""
+    return _numeric_labels(self, labels)
+
+  def decode_predictions(self, predictions: Mapping[str, ArrayLike]) -> dict[str, np.ndarray]:
+    """Host side: the predictions as numpy arrays (regression has no string keys)."""
+    return _as_numpy(predictions)
+
+  def _dense_labels(self, labels, logits_shape):
+    return _float_labels(labels, logits_shape, self.label_dimension)
 
   def _label_validity(self, labels):
     non_negative = labels >= 0
-    checks.check_values(jnp.all(non_negative), 'Labels of PoissonRegressionHead must be >= 0 '
-                        '(counts).')
+    checks.check_values(jnp.all(non_negative), 'Labels of PoissonRegressionHead must be >= 0 (counts).')
     return jnp.all(non_negative, axis=-1, keepdims=True)
-
-  @property
-  def _link(self):
-    return jnp.exp
 
   def _default_loss(self, labels, logits):
     return losses.log_poisson_loss(labels, logits, compute_full_loss=self.compute_full_loss)
 
+  def _all_predictions(self, logits):
+    return _predictions(logits, jnp.exp)
+
+  def _signatures(self, predictions):
+    return _regression_signature(predictions)
+
+  def _batch_metrics(self, batch, regularization_losses):
+    return _regression_metrics(self._key, batch, jnp.exp, self._regularization_metric(regularization_losses))
+
 
 @final
 @dataclasses.dataclass(frozen=True)
-class LogisticRegressionHead(_RegressionFamily):
+class LogisticRegressionHead(single_head.SingleHead):
   """Regression of a probability in [0, 1] (``tf.estimator.LogisticRegressionHead``).
 
   The loss is sigmoid cross-entropy on the logits, ``predictions`` are
   ``sigmoid(logits)``, and the metrics are the regression ones. Labels may be
   soft, in [0, 1].
+
+  Args:
+    weight_column, loss_reduction, loss_fn, name: see :class:`SingleHead`.
 
   Example:
     >>> import jax.numpy as jnp
@@ -207,24 +226,37 @@ class LogisticRegressionHead(_RegressionFamily):
     0.693147
   """
 
-  _: dataclasses.KW_ONLY
-  weight_column: base.WeightColumn = None
-  loss_reduction: LossReduction | str = LossReduction.SUM_OVER_BATCH_SIZE
-  name: str | None = None
+  label_dtype: ClassVar[Any] = jnp.float32
+  label_dimension: ClassVar[int] = 1
+  logits_dimension: ClassVar[int] = 1
+  label_width: ClassVar[int] = 1
+  prediction_keys: ClassVar[tuple[str, ...]] = _prediction_keys(jax.nn.sigmoid)
 
-  def __post_init__(self):
-    _validate(self)
+  def _validated_fields(self) -> dict[str, Any]:
+    return {}
 
-  @property
-  def label_dimension(self) -> int:
-    return 1
+  def encode_labels(self, labels: Any) -> np.ndarray:
+    """Host side: labels as a float32 numpy array."""
+    return _numeric_labels(self, labels)
+
+  def decode_predictions(self, predictions: Mapping[str, ArrayLike]) -> dict[str, np.ndarray]:
+    """Host side: the predictions as numpy arrays (regression has no string keys)."""
+    return _as_numpy(predictions)
+
+  def _dense_labels(self, labels, logits_shape):
+    return _float_labels(labels, logits_shape, 1)
 
   def _label_validity(self, labels):
     return checks.label_range(labels, 1, message='Labels must be in range [0, 1]')
 
-  @property
-  def _link(self):
-    return jax.nn.sigmoid
-
   def _default_loss(self, labels, logits):
     return losses.sigmoid_cross_entropy(labels, logits)
+
+  def _all_predictions(self, logits):
+    return _predictions(logits, jax.nn.sigmoid)
+
+  def _signatures(self, predictions):
+    return _regression_signature(predictions)
+
+  def _batch_metrics(self, batch, regularization_losses):
+    return _regression_metrics(self._key, batch, jax.nn.sigmoid, self._regularization_metric(regularization_losses))

@@ -11,32 +11,19 @@ import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike
 
-from flaxheads._src import base, checks
+from flaxheads._src import checks
+from flaxheads._src.metric_state import MetricState
 from flaxheads._src import metrics as metrics_lib
-from flaxheads._src.keys import LossReduction, ModeKeys, SignatureKeys
+from flaxheads._src.head import Features, Head
+from flaxheads._src.keys import LossReduction, SignatureKeys
+from flaxheads._src.loss_terms import LossTerms, RegularizationLosses
 from flaxheads._src.multi_head import MultiHead
-
-
-@dataclasses.dataclass(frozen=True)
-class _MaskedWeights:
-  """A weight column for the flattened sequence: the static head's weights times the mask."""
-
-  column: base.WeightColumn
-  mask_key: str
-
-  def __call__(self, features: Mapping[str, jax.Array]) -> jax.Array:
-    mask = features[self.mask_key]
-    if self.column is None:
-      return mask
-    weights = jnp.asarray(self.column(features) if callable(self.column) else features[self.column],
-                          jnp.float32)
-    mask = mask.reshape(mask.shape + (1,) * (weights.ndim - mask.ndim))
-    return jnp.where(mask > 0, weights, 0.)
+from flaxheads._src.single_head import SingleHead
 
 
 @final
 @dataclasses.dataclass(frozen=True)
-class SequentialHeadWrapper(base.Head):
+class SequentialHeadWrapper(Head):
   """Applies a single head at every valid step of a sequence model's output.
 
   Logits are ``[B, T, L]``, labels ``[B, T]`` or ``[B, T, k]``, and
@@ -67,7 +54,7 @@ class SequentialHeadWrapper(base.Head):
     0.693147
   """
 
-  static_head: base.Head
+  static_head: SingleHead
   sequence_length_mask: str = 'sequence_length_mask'
   feature_columns: str | Iterable[str] | None = None
 
@@ -89,7 +76,7 @@ class SequentialHeadWrapper(base.Head):
     if isinstance(self.static_head, (MultiHead, SequentialHeadWrapper)):
       raise ValueError(f'`{type(self.static_head).__name__}` is not supported with '
                        '`SequentialHeadWrapper`.')
-    if not isinstance(self.static_head, base.SingleHead):
+    if not isinstance(self.static_head, SingleHead):
       raise TypeError(f'static_head must be a single flaxheads head, got {type(self.static_head).__name__}.')
 
   @property
@@ -108,13 +95,7 @@ class SequentialHeadWrapper(base.Head):
   def input_sequence_mask_key(self) -> str:
     return self.sequence_length_mask
 
-  def _summing_head(self) -> base.SingleHead:
-    """The static head with the mask folded into its weights and a SUM reduction."""
-    return dataclasses.replace(
-        self.static_head, loss_reduction=LossReduction.SUM,
-        weight_column=_MaskedWeights(self.static_head.weight_column, self.sequence_length_mask))
-
-  def _mask(self, features: base.Features) -> jax.Array:
+  def _mask(self, features: Features) -> jax.Array:
     key = self.sequence_length_mask
     if not isinstance(features, Mapping) or key not in features:
       found = list(features) if isinstance(features, Mapping) else []
@@ -125,63 +106,62 @@ class SequentialHeadWrapper(base.Head):
       raise ValueError(f'Mask is expected to have two dimensions, got {mask.ndim} instead.')
     return mask != 0
 
-  def _flatten(self, labels: Any, logits: ArrayLike, features: base.Features):
-    """``[B, T, ...]`` to ``[B*T, ...]``, with masked steps zeroed; returns the flat mask too."""
-    mask = self._mask(features)
-    steps = mask.size
+  def _flatten(self, labels: Any, logits: ArrayLike, features: Features, mask: ArrayLike | None):
+    """``[B, T, ...]`` to ``[B*T, ...]``: labels, logits, the static head's features and the step mask.
+
+    ``mask`` (``[B]`` or ``[B, T]``) leaves out rows or steps on top of the sequence mask.
+    """
+    steps_mask = self._mask(features)
+    if mask is not None:
+      mask = jnp.asarray(mask) != 0
+      if mask.shape != steps_mask.shape[:mask.ndim] or mask.ndim == 0:
+        raise ValueError(f'mask must have shape [B] or [B, T] = {steps_mask.shape}; got {mask.shape}.')
+      steps_mask = steps_mask & mask.reshape(mask.shape + (1,) * (2 - mask.ndim))
+    steps = steps_mask.size
 
     def flat(value, what):
       value = jnp.asarray(value)
       if value.ndim < 2:
         raise ValueError(f'Input tensor expected to have at least 2 dimensions, got {value.ndim} '
                          f'instead ({what}).')
-      if value.shape[:2] != mask.shape:
+      if value.shape[:2] != steps_mask.shape:
         raise ValueError(f'Tensor shape is incompatible with provided mask: {what} has shape '
-                         f'{value.shape}, the mask {mask.shape}.')
-      value = value.reshape((steps,) + value.shape[2:])
-      keep = mask.reshape((steps,) + (1,) * (value.ndim - 1))
-      return jnp.where(keep, value, jnp.zeros((), value.dtype))
+                         f'{value.shape}, the mask {steps_mask.shape}.')
+      return value.reshape((steps,) + value.shape[2:])
 
     weight_column = self.static_head.weight_column
     columns = self.feature_columns + ((weight_column,) if isinstance(weight_column, str) and
                                       weight_column not in self.feature_columns else ())
-    flat_features = {self.sequence_length_mask: mask.reshape(steps).astype(jnp.float32)}
+    flat_features = {}
     for column in columns:
       if column not in features:
         raise ValueError(f'`{column}` column expected in features dictionary.')
       flat_features[column] = flat(features[column], f'feature {column!r}')
     if labels is None:
       raise ValueError('You must provide a labels Tensor. Given: None.')
-    return flat(labels, 'labels'), flat(logits, 'logits'), flat_features
+    return flat(labels, 'labels'), flat(logits, 'logits'), flat_features, steps_mask.reshape(steps)
 
-  def _host_labels(self, labels: Any) -> Any:
-    return self.static_head._host_labels(labels)  # pylint: disable=protected-access
+  def labels_for_jit(self, labels: Any) -> Any:
+    """Host side: the static head's ``labels_for_jit``."""
+    return self.static_head.labels_for_jit(labels)
 
   def encode_labels(self, labels: Any) -> np.ndarray:
     """Host side: the static head's ``encode_labels`` (strings to ids, any shape)."""
     return self.static_head.encode_labels(labels)
 
-  def loss(self, labels: Any, logits: ArrayLike, features: base.Features = None,
-           mode: str | ModeKeys = ModeKeys.TRAIN,
-           regularization_losses: base.RegularizationLosses = None) -> jax.Array:
-    """The static head's loss over the valid steps (``features`` holds the mask)."""
-    checks.mode(mode)
-    return checks.call(self, '_loss', self._host_labels(labels), logits,
-                       base.host_features(features), regularization_losses)
+  def loss_terms(self, labels: Any, logits: ArrayLike, features: Features = None, *,
+                 mask: ArrayLike | None = None) -> LossTerms:
+    """The static head's loss terms over the valid steps (``features`` holds the sequence mask).
 
-  def _loss(self, labels, logits, features, regularization_losses) -> jax.Array:
-    labels, logits, flat_features = self._flatten(labels, logits, features)
-    total = self._summing_head().loss(labels, logits, flat_features)
-    if self.loss_reduction != LossReduction.SUM:
-      valid = jnp.sum(flat_features[self.sequence_length_mask])
-      count = valid * self.static_head._loss_width  # pylint: disable=protected-access
-      total = metrics_lib.divide_no_nan(total, count)
-    if regularization_losses is None:
-      return total
-    return total + base.regularization_total(regularization_losses)
+    ``SUM_OVER_BATCH_SIZE`` divides by the number of valid steps (times the
+    static head's loss values per step).
+    """
+    labels, logits, flat_features, steps_mask = self._flatten(
+        self.labels_for_jit(labels), logits, checks.without_string_features(features), mask)
+    return self.static_head.loss_terms(labels, logits, flat_features, mask=steps_mask)
 
   def predictions(self, logits: ArrayLike, keys: Sequence[str] | None = None, *,
-                  features: base.Features = None) -> dict[str, jax.Array]:
+                  features: Features = None) -> dict[str, jax.Array]:
     """The static head's predictions at every step, ``[B, T, ...]``.
 
     With ``features``, the mask is added under its feature key, as in
@@ -192,7 +172,7 @@ class SequentialHeadWrapper(base.Head):
       predictions[self.sequence_length_mask] = jnp.asarray(features[self.sequence_length_mask])
     return predictions
 
-  def export_outputs(self, logits: ArrayLike, features: base.Features = None) -> dict[str, dict[str, jax.Array]]:
+  def export_outputs(self, logits: ArrayLike, features: Features = None) -> dict[str, dict[str, jax.Array]]:
     """The static head's signatures; with ``features``, ``predict`` holds the mask too
     (Estimator adds it to the predictions but not to the ``predict`` signature)."""
     outputs = self.static_head.export_outputs(logits)
@@ -209,19 +189,15 @@ class SequentialHeadWrapper(base.Head):
       decoded[self.sequence_length_mask] = np.asarray(predictions[self.sequence_length_mask])
     return decoded
 
-  def metrics(self, regularization_losses: base.RegularizationLosses = None) -> dict[str, metrics_lib.Metric]:
+  def metrics(self, regularization_losses: RegularizationLosses = None) -> MetricState:
     """The static head's metrics."""
     return self.static_head.metrics(regularization_losses)
 
-  def update_metrics(self, eval_metrics: dict[str, metrics_lib.Metric], features: base.Features,
-                     logits: ArrayLike, labels: Any,
-                     regularization_losses: base.RegularizationLosses = None) -> dict[str, metrics_lib.Metric]:
+  def update_metrics(self, eval_metrics: Mapping[str, metrics_lib.Metric], features: Features,
+                     logits: ArrayLike, labels: Any, regularization_losses: RegularizationLosses = None, *,
+                     mask: ArrayLike | None = None) -> MetricState:
     """The static head's metrics updated with the valid steps of one batch."""
-    state = checks.call(self, '_update_metrics', eval_metrics, base.host_features(features), logits,
-                        self._host_labels(labels), regularization_losses)
-    return {k: state[k] for k in eval_metrics}
-
-  def _update_metrics(self, eval_metrics, features, logits, labels, regularization_losses):
-    labels, logits, flat_features = self._flatten(labels, logits, features)
-    return self._summing_head().update_metrics(eval_metrics, flat_features, logits, labels,
-                                               regularization_losses)
+    labels, logits, flat_features, steps_mask = self._flatten(
+        self.labels_for_jit(labels), logits, checks.without_string_features(features), mask)
+    return self.static_head.update_metrics(eval_metrics, flat_features, logits, labels,
+                                           regularization_losses, mask=steps_mask)
