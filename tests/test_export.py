@@ -42,6 +42,10 @@ def variables_for(head, n_features=2):
   return {'params': {'w': w}, 'stats': {'scale': np.float32(2.)}}
 
 
+INPUTS = export.InputSpec(('height', 'weight'), mean=[170., 70.], std=[10., 15.])
+ROWS = np.array([[180., 60.], [150., 95.], [170., 70.]], np.float32)
+
+
 @pytest.mark.parametrize('kwargs, message', [
     ({'feature_names': ()}, 'feature_names must be non-empty strings'),
     ({'feature_names': ('a', 'a')}, 'feature_names must be distinct'),
@@ -72,6 +76,18 @@ def test_signature_plan_names_methods_keys_and_dtypes_are_estimators(case_id):
     assert {o.key: o.dtype for o in s.outputs} == {k: v['dtype'] for k, v in golden[s.name]['outputs'].items()}
 
 
+def test_jax_export_for_cpu_and_cuda_runs_on_cpu():
+  head = fh.MultiClassHead(3)
+  variables = variables_for(head)
+  exported = export.jax_export(head, apply_fn, variables, INPUTS, platforms=('cpu', 'cuda'))
+  restored = jax.export.deserialize(exported.serialize())
+  assert restored.platforms == ('cpu', 'cuda')
+  expected = head.predictions(apply_fn(variables, {'x': INPUTS.standardize(ROWS)}))
+  for rows in (ROWS[:1], ROWS):
+    np.testing.assert_allclose(restored.call(rows)['probabilities'], expected['probabilities'][:len(rows)],
+                               rtol=1e-6)
+
+
 def test_missing_tensorflow_names_the_extra(tmp_path, monkeypatch):
   monkeypatch.setitem(sys.modules, 'tensorflow', None)
   head = fh.RegressionHead()
@@ -92,8 +108,6 @@ def served(serving, directory, feature_names, rows):
   return serving.serve({'dir': str(directory), 'feature_names': list(feature_names), 'rows': rows.tolist()})
 
 
-INPUTS = export.InputSpec(('height', 'weight'), mean=[170., 70.], std=[10., 15.])
-ROWS = np.array([[180., 60.], [150., 95.], [170., 70.]], np.float32)
 
 
 def test_binary_head_with_vocabulary_exports_estimators_signatures(tmp_path, serving):

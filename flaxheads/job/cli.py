@@ -67,6 +67,9 @@ def _parser() -> argparse.ArgumentParser:
   export = commands.add_parser('export', parents=[common], help='write the latest checkpoint as a TF '
                                                                'SavedModel and a jax.export artifact')
   export.add_argument('--export_dir', help='the folder of timestamped exports (default: <workdir>/export)')
+  export.add_argument('--platforms', default='cpu',
+                      help='comma-separated platforms the jax.export artifact is lowered for (default: cpu; '
+                           'e.g. cpu,cuda)')
   return parser
 
 
@@ -87,7 +90,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     elif args.command == 'evaluate':
       runner.evaluate(config, workdir, args.split)
     elif args.command == 'export':
-      export_job.export(config, workdir, args.export_dir)
+      export_job.export(config, workdir, args.export_dir, platforms=tuple(args.platforms.split(',')))
     else:
       runner.predict(config, workdir, input_path=args.input, output=args.output, split=args.split)
   except JobError as e:

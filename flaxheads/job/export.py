@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import pathlib
+from collections.abc import Sequence
 
 from ml_collections import config_dict
 
@@ -21,6 +22,7 @@ from flaxheads.job import data, runner
 from flaxheads.job.errors import JobError, first_line
 
 EXPORT_DIR = 'export'
+PLATFORMS = ('cpu', 'cuda', 'rocm', 'tpu')  # what jax.export lowers for
 
 
 def input_spec(job: runner.Job) -> export_lib.InputSpec:
@@ -41,15 +43,20 @@ def _writable(export_dir: pathlib.Path) -> None:
 
 
 def export(config: config_dict.ConfigDict, workdir: str | pathlib.Path,
-           export_dir: str | pathlib.Path | None = None) -> export_lib.ExportPaths:
+           export_dir: str | pathlib.Path | None = None, *,
+           platforms: Sequence[str] = ('cpu',)) -> export_lib.ExportPaths:
   """Exports the latest checkpoint in ``workdir`` to ``export_dir/<unix timestamp>`` (default ``workdir/export``).
 
-  Prints ``saved_model: <dir>`` and ``jax_export: <file>``.
+  Prints ``saved_model: <dir>`` and ``jax_export: <file>``. ``platforms`` are
+  those the ``jax.export`` artifact is lowered for.
 
   Raises:
     JobError: a bad config, no checkpoint or one that does not fit the config,
       TensorFlow missing, or an export dir that cannot be written.
   """
+  unknown = sorted(set(platforms) - set(PLATFORMS))
+  if unknown:
+    raise JobError(f'unknown platform(s) {", ".join(unknown)} for --platforms; choose from {", ".join(PLATFORMS)}')
   job = runner.setup(config)
   workdir = pathlib.Path(workdir)
   state = runner.restore(job, workdir)
@@ -62,7 +69,7 @@ def export(config: config_dict.ConfigDict, workdir: str | pathlib.Path,
   apply_fn = lambda variables, features: job.model.apply(variables, features, train=False)
   variables = {'params': state.params, **state.model_state}
   try:
-    paths = export_lib.export(job.head, apply_fn, variables, input_spec(job), export_dir,
+    paths = export_lib.export(job.head, apply_fn, variables, input_spec(job), export_dir, platforms=platforms,
                               extra_metadata={'step': int(state.step), 'head': type(job.head).__name__})
   except OSError as e:
     raise JobError(f'export to {export_dir} failed: {first_line(e)}') from e

@@ -21,13 +21,10 @@ class _NoFlaxheads(importlib.abc.MetaPathFinder):
     return None
 
 
-sys.meta_path.insert(0, _NoFlaxheads())
-
-import jax  # pylint: disable=g-import-not-at-top,wrong-import-position
-import numpy as np  # pylint: disable=g-import-not-at-top,wrong-import-position
-
-
 def main():
+  sys.meta_path.insert(0, _NoFlaxheads())
+  import jax  # pylint: disable=g-import-not-at-top
+  import numpy as np  # pylint: disable=g-import-not-at-top
   try:
     import flaxheads  # pylint: disable=g-import-not-at-top,unused-import
     blocked = None
