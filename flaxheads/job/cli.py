@@ -1,4 +1,4 @@
-"""The ``flaxheads`` command: ``train``, ``evaluate`` and ``predict`` with an ml_collections config.
+"""The ``flaxheads`` command: ``train``, ``evaluate``, ``predict`` and ``export`` with an ml_collections config.
 
 Usage::
 
@@ -6,6 +6,7 @@ Usage::
   flaxheads train --config configs/binary_class.py --config.train_steps=500
   flaxheads evaluate --config configs/binary_class.py --split train
   flaxheads predict --config configs/binary_class.py --input rows.csv --output predictions.csv
+  flaxheads export --config configs/binary_class.py   # a SavedModel and a jax.export artifact
 
 ``--config.FIELD=VALUE`` (or ``--config.FIELD VALUE``) overrides a field of the
 locked config; its value is parsed as the field's type. Errors in the config,
@@ -21,6 +22,7 @@ import sys
 from collections.abc import Sequence
 
 from flaxheads.job import config as config_lib
+from flaxheads.job import export as export_job
 from flaxheads.job import runner
 from flaxheads.job.errors import JobError
 
@@ -50,9 +52,9 @@ def _parser() -> argparse.ArgumentParser:
   common.add_argument('--workdir', help='checkpoints, metrics, TensorBoard events and plots '
                                         '(default: ./workdir/<config name>)')
   parser = argparse.ArgumentParser(
-      prog='flaxheads', description='Train, evaluate and predict with flaxheads heads.',
+      prog='flaxheads', description='Train, evaluate, predict and export with flaxheads heads.',
       epilog='Config fields are overridden with --config.FIELD=VALUE, e.g. --config.train_steps=500.')
-  commands = parser.add_subparsers(dest='command', required=True, metavar='{train,evaluate,predict}')
+  commands = parser.add_subparsers(dest='command', required=True, metavar='{train,evaluate,predict,export}')
   commands.add_parser('train', parents=[common], help='train with periodic evaluation; resumes from '
                                                       'the latest checkpoint in the workdir')
   evaluate = commands.add_parser('evaluate', parents=[common], help='evaluate the latest checkpoint')
@@ -62,6 +64,12 @@ def _parser() -> argparse.ArgumentParser:
   predict.add_argument('--input', help='a CSV file with the feature columns (default: the rows of --split)')
   predict.add_argument('--output', help='the CSV file to write (default: <workdir>/predictions.csv)')
   predict.add_argument('--split', default='eval', choices=('train', 'eval'))
+  export = commands.add_parser('export', parents=[common], help='write the latest checkpoint as a TF '
+                                                               'SavedModel and a jax.export artifact')
+  export.add_argument('--export_dir', help='the folder of timestamped exports (default: <workdir>/export)')
+  export.add_argument('--platforms', default='cpu',
+                      help='comma-separated platforms the jax.export artifact is lowered for (default: cpu; '
+                           'e.g. cpu,cuda)')
   return parser
 
 
@@ -81,6 +89,8 @@ def main(argv: Sequence[str] | None = None) -> int:
       runner.train(config, workdir)
     elif args.command == 'evaluate':
       runner.evaluate(config, workdir, args.split)
+    elif args.command == 'export':
+      export_job.export(config, workdir, args.export_dir, platforms=tuple(args.platforms.split(',')))
     else:
       runner.predict(config, workdir, input_path=args.input, output=args.output, split=args.split)
   except JobError as e:

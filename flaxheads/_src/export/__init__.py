@@ -1,0 +1,1 @@
+"""Served models: a TF SavedModel with Estimator's signatures and a ``jax.export`` artifact."""
