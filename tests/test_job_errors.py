@@ -131,3 +131,20 @@ def test_console_script_reports_one_line(tmp_path):
       "flaxheads: error: unknown optimizer config.optimizer.name='nope'; choose from adam, adamw, sgd, "
       'adagrad, rmsprop, lion']
   assert not list(tmp_path.iterdir())
+
+
+def test_a_bundled_config_by_name_and_where_a_missing_one_was_looked_for(capsys):
+  assert config_lib.resolve_path('binary_class') == config_lib.CONFIG_DIR / 'binary_class.py'
+  assert config_lib.resolve_path('configs/binary_class.py').read_text().startswith('"""Breast cancer')
+  assert cli.main(['train', '--config', 'binary_clas']) == 1
+  err = capsys.readouterr().err
+  assert err.count('\n') == 1 and f'bundled configs {config_lib.CONFIG_DIR}: binary_class, ' in err, err
+
+
+def test_the_command_without_the_job_extra_names_it():
+  script = "import sys; sys.modules['orbax'] = None; from flaxheads.job import entry; sys.exit(entry.main(['train']))"
+  process = subprocess.run([sys.executable, '-c', script], capture_output=True, text=True, timeout=120)
+  assert process.returncode == 1
+  assert process.stderr.splitlines() == [
+      "flaxheads: error: the flaxheads command needs the 'job' extra (orbax is not installed): "
+      "python -m pip install 'flaxheads[job]'"]

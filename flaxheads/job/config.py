@@ -20,7 +20,13 @@ from flaxheads.job.errors import JobError, first_line
 
 ConfigDict = config_dict.ConfigDict
 
-CONFIG_DIR = pathlib.Path(__file__).resolve().parents[2] / 'configs'
+def _config_dir() -> pathlib.Path:
+  """The bundled configs: ``flaxheads/configs`` when installed, ``configs/`` in a source tree."""
+  installed = pathlib.Path(__file__).resolve().parents[1] / 'configs'
+  return installed if installed.is_dir() else pathlib.Path(__file__).resolve().parents[2] / 'configs'
+
+
+CONFIG_DIR = _config_dir()
 DEFAULT_CONFIG = CONFIG_DIR / 'default.py'
 _TRUE, _FALSE = ('true', '1', 'yes'), ('false', '0', 'no')
 
@@ -62,19 +68,21 @@ def defaults() -> ConfigDict:
       'log_every': 10,  # steps between training-loss reports
       'plots': True,  # write PNG plots after the final evaluation
       'progress_bar': True,
-      'kill_at_step': 0,  # fault injection: SIGKILL the process after this step (0: never)
   })
 
 
 def resolve_path(path: str | pathlib.Path) -> pathlib.Path:
-  """A config path as given, or the name of a config in the source tree's ``configs/``."""
+  """A config path as given, or the name of a bundled config (``binary_class``, ``configs/binary_class.py``)."""
   given = pathlib.Path(path)
   if given.is_file():
     return given
+  bundled = given.parent in (pathlib.Path('.'), pathlib.Path('configs'))
   for candidate in (CONFIG_DIR / given.name, CONFIG_DIR / f'{given.name}.py'):
-    if candidate.is_file() and given.parent in (pathlib.Path('.'), pathlib.Path('configs')):
+    if candidate.is_file() and bundled:
       return candidate
-  raise JobError(f'config file {str(path)!r} does not exist')
+  names = ', '.join(sorted(p.stem for p in CONFIG_DIR.glob('*.py')))
+  raise JobError(f'config file {str(path)!r} does not exist (looked in the current directory and in the '
+                 f'bundled configs {CONFIG_DIR}: {names})')
 
 
 def load(path: str | pathlib.Path, overrides: Sequence[str] = ()) -> ConfigDict:
@@ -176,9 +184,8 @@ def validate(config: ConfigDict) -> None:
   for name in positive:
     if config[name] <= 0:
       raise JobError(f'config.{name} must be positive, got {config[name]}')
-  for name in ('eval_every', 'kill_at_step'):
-    if config[name] < 0:
-      raise JobError(f'config.{name} must be >= 0, got {config[name]}')
+  if config.eval_every < 0:
+    raise JobError(f'config.eval_every must be >= 0, got {config.eval_every}')
   if not 0 < config.data.eval_fraction < 1:
     raise JobError(f'config.data.eval_fraction must be in (0, 1), got {config.data.eval_fraction}')
   if config.optimizer.learning_rate <= 0:

@@ -14,9 +14,7 @@ import csv
 import dataclasses
 import functools
 import json
-import os
 import pathlib
-import signal
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -194,7 +192,7 @@ def _train_loop(job: Job, state, start: int, ckpt: checkpoints.Checkpoints,
       bar.update(1)
       logs, evaluates = done % cfg.log_every == 0, cfg.eval_every and done % cfg.eval_every == 0
       saves, last = done % cfg.checkpoint_every == 0, done == cfg.train_steps
-      if logs or evaluates or saves or last or done == cfg.kill_at_step:
+      if logs or evaluates or saves or last:
         _stop_if_nonfinite(int(first_nonfinite), float(out.loss))
       if logs or last:
         loss, now = float(out.loss), time.perf_counter()
@@ -206,9 +204,6 @@ def _train_loop(job: Job, state, start: int, ckpt: checkpoints.Checkpoints,
                                       evaluate_split(job, state, job.dataset.eval), final=last)
       if saves or last:
         ckpt.save(done, state)
-      if done == cfg.kill_at_step:
-        ckpt.wait()
-        os.kill(os.getpid(), signal.SIGKILL)
   return state, results
 
 
