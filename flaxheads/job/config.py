@@ -32,13 +32,19 @@ _TRUE, _FALSE = ('true', '1', 'yes'), ('false', '0', 'no')
 
 
 def data_defaults() -> ConfigDict:
-  """The ``data`` fields: a bundled data set by name, or a CSV file (``name='csv'``)."""
+  """The ``data`` fields: a bundled data set by name, a CSV file (``name='csv'``) or shards (``'shards'``)."""
   return ConfigDict({
-      'name': 'diabetes',  # a bundled data set (see flaxheads.job.data.BUNDLED) or 'csv'
+      'name': 'diabetes',  # a bundled data set (see flaxheads.job.data.BUNDLED), 'csv' or 'shards'
       'eval_fraction': 0.2,  # the share of rows held out for evaluation
       'split_seed': 0,  # the seed of the train/eval split
       'standardize': True,  # scale features to zero mean, unit variance (train statistics)
-      'path': config_dict.placeholder(str),  # the CSV file, for name='csv'
+      'path': config_dict.placeholder(str),  # the CSV file; for 'shards', files, globs, comma-separated
+      'format': config_dict.placeholder(str),  # 'shards': 'csv' or 'parquet' (default: from the extension)
+      'eval_path': config_dict.placeholder(str),  # 'shards': eval files (default: rows held out of path)
+      'readers': 0,  # 'shards': readers of the training rows, each its own shards (0: one per process)
+      'interleave': 16,  # 'shards': shards a reader reads at a time
+      'shuffle_buffer': 10_000,  # 'shards': rows shuffled together (per reader)
+      'prefetch': 2,  # 'shards': batches a reader prepares ahead (on a thread)
       'feature_columns': config_dict.placeholder(tuple),  # default: every other column
       'label_column': 'label',
       'weight_column': config_dict.placeholder(str),  # per-row example weights
@@ -186,6 +192,10 @@ def validate(config: ConfigDict) -> None:
       raise JobError(f'config.{name} must be positive, got {config[name]}')
   if config.eval_every < 0:
     raise JobError(f'config.eval_every must be >= 0, got {config.eval_every}')
+  for name in ('readers', 'interleave', 'shuffle_buffer', 'prefetch'):
+    if config.data[name] < (0 if name in ('readers', 'prefetch') else 1):
+      raise JobError(f'config.data.{name} must be >= {0 if name in ("readers", "prefetch") else 1}, '
+                     f'got {config.data[name]}')
   if not 0 < config.data.eval_fraction < 1:
     raise JobError(f'config.data.eval_fraction must be in (0, 1), got {config.data.eval_fraction}')
   if config.optimizer.learning_rate <= 0:
