@@ -1,5 +1,6 @@
 """A training run killed mid-way and resumed ends exactly as an uninterrupted run."""
 
+import pathlib
 import signal
 import subprocess
 import sys
@@ -29,29 +30,12 @@ def final_state(workdir):
   return runner.restore(job, workdir)
 
 
-# Runs the command line, and SIGKILLs the process once it has reported the evaluation of a step
-# (after the checkpoint before it is complete): a crash between two checkpoints.
-KILL_AFTER_EVALUATION = """
-import os, pathlib, signal, sys, time
-from flaxheads.job import cli, reporting
-kill_step, checkpoint, argv = int(sys.argv[1]), pathlib.Path(sys.argv[2]), sys.argv[3:]
-evaluation = reporting.Reporter.evaluation
-def evaluation_then_kill(self, step, *args, **kwargs):
-  results = evaluation(self, step, *args, **kwargs)
-  if step == kill_step:
-    deadline = time.monotonic() + 60
-    while not checkpoint.is_dir() and time.monotonic() < deadline:
-      time.sleep(0.01)
-    os.kill(os.getpid(), signal.SIGKILL)
-  return results
-reporting.Reporter.evaluation = evaluation_then_kill
-sys.exit(cli.main(argv))
-"""
+KILL = pathlib.Path(__file__).parent / 'kill_after_evaluation.py'
 
 
 def test_killed_run_resumes_to_the_uninterrupted_result(tmp_path, capsys):
   killed, whole = tmp_path / 'killed', tmp_path / 'whole'
-  command = [sys.executable, '-c', KILL_AFTER_EVALUATION, '8', str(killed / 'checkpoints' / '5'),
+  command = [sys.executable, str(KILL), '8', str(killed / 'checkpoints' / '5'),
              *train_command(killed)]
   process = subprocess.run(command, capture_output=True, text=True, timeout=300)
   assert process.returncode == -signal.SIGKILL, process.stderr

@@ -43,7 +43,7 @@ def data_defaults() -> ConfigDict:
       'eval_path': config_dict.placeholder(str),  # 'shards': eval files (default: rows held out of path)
       'readers': 0,  # 'shards': readers of the training rows, each its own shards (0: one per process)
       'interleave': 16,  # 'shards': shards a reader reads at a time
-      'shuffle_buffer': 10_000,  # 'shards': rows shuffled together (per reader)
+      'shuffle_buffer': 10_000,  # 'shards': rows shuffled together (per reader; 0: rows in file order)
       'prefetch': 2,  # 'shards': batches a reader prepares ahead (on a thread)
       'feature_columns': config_dict.placeholder(tuple),  # default: every other column
       'label_column': 'label',
@@ -193,9 +193,9 @@ def validate(config: ConfigDict) -> None:
   if config.eval_every < 0:
     raise JobError(f'config.eval_every must be >= 0, got {config.eval_every}')
   for name in ('readers', 'interleave', 'shuffle_buffer', 'prefetch'):
-    if config.data[name] < (0 if name in ('readers', 'prefetch') else 1):
-      raise JobError(f'config.data.{name} must be >= {0 if name in ("readers", "prefetch") else 1}, '
-                     f'got {config.data[name]}')
+    least = 1 if name == 'interleave' else 0
+    if config.data[name] < least:
+      raise JobError(f'config.data.{name} must be >= {least}, got {config.data[name]}')
   if not 0 < config.data.eval_fraction < 1:
     raise JobError(f'config.data.eval_fraction must be in (0, 1), got {config.data.eval_fraction}')
   if config.optimizer.learning_rate <= 0:

@@ -5,7 +5,7 @@ Training rows come from ``data.readers`` readers (default: one per process);
 reader ``r`` of ``R`` reads shards ``r::R`` as a grain pipeline: the shards in a
 seeded order per epoch, ``data.interleave`` of them read at a time
 (``InterleaveIterDataset``), rows shuffled in windows of
-``data.shuffle_buffer`` rows, cut into batches of ``batch_size / R`` rows and
+``data.shuffle_buffer`` rows (0: not shuffled), cut into batches of ``batch_size / R`` rows and
 prefetched on a thread. A global batch is the readers' batches in reader
 order, so it does not depend on how many processes share the readers. Only
 the shuffle window, the prefetched batches and one chunk per interleaved shard
@@ -177,6 +177,8 @@ def readers(cfg, batch_size: int) -> tuple[int, range]:
 class _ShuffledBatches(grain.DatasetIterator):
   """Rows of a chunk iterator shuffled in windows of at least ``window`` rows, in batches of ``batch_size``.
 
+  ``window=0``: the rows in order.
+
   The state is the parent's state where the current window began, the window's
   number and the position in it: restoring it re-reads and re-shuffles that
   window alone.
@@ -184,21 +186,22 @@ class _ShuffledBatches(grain.DatasetIterator):
 
   def __init__(self, parent: grain.DatasetIterator, *, window: int, batch_size: int, seed: tuple[int, ...]):
     super().__init__(parent)
-    self._window_size, self._batch_size, self._seed = max(window, 1), batch_size, seed
+    self._window_size, self._batch_size, self._seed = window, batch_size, seed
     self._rows: data.Split | None = None
     self._start_state, self._number, self._offset = parent.get_state(), -1, 0
 
   def _next_window(self) -> None:
     self._start_state = self._parent.get_state()
     parts, count = [], 0
-    while count < self._window_size:
+    while not parts or count < self._window_size:
       chunk = next(self._parent)
       parts.append(chunk)
       count += len(chunk)
     self._number += 1
     rows = data.concat(parts)
-    order = np.random.default_rng([*self._seed, self._number]).permutation(len(rows))
-    self._rows, self._offset = rows.take(order), 0
+    if self._window_size:
+      rows = rows.take(np.random.default_rng([*self._seed, self._number]).permutation(len(rows)))
+    self._rows, self._offset = rows, 0
 
   def __next__(self) -> data.Split:
     parts, need = [], self._batch_size
