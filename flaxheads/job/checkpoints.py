@@ -91,14 +91,14 @@ class Checkpoints:
 
 
 def latest_step(workdir: str | pathlib.Path) -> int:
-  """The step of the latest checkpoint in ``workdir`` (0 if none); creates nothing."""
-  if not (pathlib.Path(workdir).absolute() / 'checkpoints').is_dir():
-    return 0
-  ckpt = Checkpoints(workdir, create=False)
-  try:
-    return ckpt.latest_step() or 0
-  finally:
-    ckpt.close()
+  """The step of the latest complete checkpoint in ``workdir`` (0 if none); creates nothing.
+
+  Reads the folder names only (orbax renames a checkpoint to its step when it
+  is complete), so every process of a run can call it alone.
+  """
+  directory = pathlib.Path(workdir).absolute() / 'checkpoints'
+  steps = [int(p.name) for p in directory.iterdir() if p.name.isdigit()] if directory.is_dir() else []
+  return max(steps, default=0)
 
 
 def _shapes(tree) -> dict[str, tuple[int, ...]]:

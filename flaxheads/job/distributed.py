@@ -70,14 +70,23 @@ def is_main() -> bool:
 
 
 def _mesh() -> jax.sharding.Mesh:
-  return jax.make_mesh((jax.device_count(),), (AXIS,))
+  return jax.make_mesh((jax.device_count(),), (AXIS,), (jax.sharding.AxisType.Auto,))
 
 
 def replicate(tree: Any) -> Any:
-  """``tree``'s arrays on every device of every process (as is with one process)."""
+  """``tree``'s arrays (the same in every process) on every device of every process; as is with one process."""
   if jax.process_count() == 1:
     return tree
-  return jax.device_put(tree, NamedSharding(_mesh(), PartitionSpec()))
+  sharding = NamedSharding(_mesh(), PartitionSpec())
+
+  def put(leaf):
+    if not isinstance(leaf, jax.Array):
+      return leaf
+    if jax.dtypes.issubdtype(leaf.dtype, jax.dtypes.prng_key):
+      return jax.random.wrap_key_data(put(jax.random.key_data(leaf)), impl=jax.random.key_impl(leaf))
+    value = np.asarray(leaf)
+    return jax.make_array_from_callback(value.shape, sharding, lambda index: value[index])
+  return jax.tree.map(put, tree)
 
 
 def local(tree: Any) -> Any:

@@ -160,6 +160,7 @@ def train(config: config_dict.ConfigDict, workdir: str | pathlib.Path) -> dict[s
   state = distributed.replicate(init_state(job))
   main = distributed.is_main()
   start = checkpoints.latest_step(workdir)
+  distributed.barrier('flaxheads_latest_step')  # every process has read it before any writes
   if start > config.train_steps:
     raise JobError(f'training in {workdir} is already past config.train_steps={config.train_steps}: its '
                    f'latest checkpoint is at step {start}; evaluate it with `flaxheads evaluate`, or set '
