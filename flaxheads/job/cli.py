@@ -20,6 +20,7 @@ import pathlib
 import sys
 from collections.abc import Sequence
 
+import flaxheads as fh
 from flaxheads.job import config as config_lib
 from flaxheads.job import distributed, runner
 from flaxheads.job.errors import JobError
@@ -52,6 +53,7 @@ def _parser() -> argparse.ArgumentParser:
   parser = argparse.ArgumentParser(
       prog='flaxheads', description='Train, evaluate and predict with flaxheads heads.',
       epilog='Config fields are overridden with --config.FIELD=VALUE, e.g. --config.train_steps=500.')
+  parser.add_argument('--version', action='version', version=f'flaxheads {fh.__version__}')
   commands = parser.add_subparsers(dest='command', required=True, metavar='{train,evaluate,predict}')
   train = commands.add_parser('train', parents=[common], help='train with periodic evaluation; resumes '
                                                               'from the latest checkpoint in the workdir')
@@ -62,12 +64,14 @@ def _parser() -> argparse.ArgumentParser:
   train.add_argument('--process_id', type=int, help='multi-process run: this process, 0 .. num_processes - 1 '
                                                     '(default: $JAX_PROCESS_ID)')
   evaluate = commands.add_parser('evaluate', parents=[common], help='evaluate the latest checkpoint')
-  evaluate.add_argument('--split', default='eval', choices=('train', 'eval'))
+  evaluate.add_argument('--split', default='eval', choices=('train', 'eval'),
+                        help='the rows to evaluate: eval (held out, the default) or train')
   predict = commands.add_parser('predict', parents=[common],
                                 help='write the latest checkpoint\'s predictions as CSV')
   predict.add_argument('--input', help='a CSV file with the feature columns (default: the rows of --split)')
   predict.add_argument('--output', help='the CSV file to write (default: <workdir>/predictions.csv)')
-  predict.add_argument('--split', default='eval', choices=('train', 'eval'))
+  predict.add_argument('--split', default='eval', choices=('train', 'eval'),
+                       help='without --input, the rows to predict: eval (the default) or train')
   return parser
 
 

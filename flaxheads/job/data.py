@@ -120,7 +120,7 @@ def _sklearn(name: str):
 def _diabetes() -> Table:
   """Disease progression one year after baseline (442 patients, 10 features)."""
   d = _sklearn('diabetes')
-  return Table(d.data.astype(np.float32), d.target.astype(np.float32), tuple(d.feature_names))
+  return Table(d.data.astype(np.float32), d.target.astype(np.float32), tuple(map(str, d.feature_names)))
 
 
 def _diabetes_unit() -> Table:
@@ -133,7 +133,7 @@ def _diabetes_unit() -> Table:
 def _breast_cancer() -> Table:
   """Breast cancer diagnosis, 1 = benign (569 tumours, 30 features)."""
   d = _sklearn('breast_cancer')
-  return Table(d.data.astype(np.float32), d.target.astype(np.int32), tuple(d.feature_names))
+  return Table(d.data.astype(np.float32), d.target.astype(np.int32), tuple(map(str, d.feature_names)))
 
 
 def _digits_table(labels) -> Table:
@@ -248,6 +248,11 @@ def _numbers(path: str, values: list[str], name: str) -> np.ndarray:
 def read_features(path: str, names: tuple[str, ...]) -> np.ndarray:
   """The columns ``names`` of a CSV file as float32 ``[N, len(names)]``."""
   header, rows = _read_csv(path)
+  missing = [str(n) for n in names if n not in header]
+  if missing:
+    raise JobError(f'data file {path} has no feature column{"s" * (len(missing) > 1)} '
+                   f'{", ".join(repr(n) for n in missing)}; the rows need the columns '
+                   f'{", ".join(map(str, names))} (columns: {", ".join(header)})')
   return np.stack([_numbers(path, _column(path, header, rows, n, 'feature'), n) for n in names], axis=1)
 
 
@@ -260,7 +265,7 @@ def _is_number(value: str) -> bool:
 
 
 def labels_of(path: str, column: str, values: list[str], head: fh.Head, separator: str, *,
-              lines: np.ndarray | None = None) -> np.ndarray:
+              locate: Callable[[int], str] | None = None) -> np.ndarray:
   """A label column as the head takes it: strings through the head's vocabulary.
 
   Args:
@@ -269,7 +274,8 @@ def labels_of(path: str, column: str, values: list[str], head: fh.Head, separato
     values: the cells, as text.
     head: the head.
     separator: separates the classes of a multi-label cell.
-    lines: the file line of each value, for messages (default: 2, 3, ...).
+    locate: value index -> its file and place, for messages (default: the
+      file and line ``index + 2``).
 
   Raises:
     JobError: a cell the head cannot take, naming its line.
@@ -277,9 +283,9 @@ def labels_of(path: str, column: str, values: list[str], head: fh.Head, separato
   try:
     return _encoded(values, head, separator)
   except (ValueError, TypeError) as e:
-    lines = np.arange(2, 2 + len(values)) if lines is None else lines
-    line = next((int(lines[i]) for i, v in enumerate(values) if not _takes(v, head, separator)), None)
-    where = f'data file {path}' + ('' if line is None else f' line {line}')
+    locate = locate or (lambda i: f'data file {path} line {i + 2}')
+    bad = next((i for i, v in enumerate(values) if not _takes(v, head, separator)), None)
+    where = f'data file {path}' if bad is None else locate(bad)
     raise JobError(f'{where}: label column {column!r}: {first_line_of(e)}') from e
 
 

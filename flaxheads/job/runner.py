@@ -321,11 +321,21 @@ def predict(config: config_dict.ConfigDict, workdir: str | pathlib.Path, *, inpu
     features = job.dataset.prepare(data.read_features(input_path, job.dataset.feature_names))
   workdir = pathlib.Path(workdir)
   state = restore(job, workdir)
-  decoded = job.head.decode_predictions(predict_features(job, state, features))
+  decoded = with_predicted_classes(job.head, job.head.decode_predictions(predict_features(job, state, features)),
+                                   job.config.data.label_separator)
   path = pathlib.Path(output) if output else workdir / PREDICTIONS_FILE
   rows = write_predictions(decoded, path, features.get(data.MASK))
   tqdm.tqdm.write(f'wrote {rows} predictions of step {int(state.step)} to {path}')
   return path
+
+
+def with_predicted_classes(head: fh.Head, decoded: dict, separator: str) -> dict:
+  """A multi-label head's predictions plus ``predicted_classes``: the classes with probability > 0.5, joined."""
+  if not isinstance(head, fh.MultiLabelHead):
+    return decoded
+  names = np.asarray(head.label_vocabulary or [str(i) for i in range(head.n_classes)], object)
+  chosen = np.asarray(decoded[fh.PredictionKeys.PROBABILITIES]) > 0.5
+  return {**decoded, 'predicted_classes': np.asarray([separator.join(names[row]) for row in chosen], object)}
 
 
 def write_predictions(decoded: Mapping, path: pathlib.Path, mask: np.ndarray | None = None) -> int:

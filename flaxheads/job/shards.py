@@ -168,7 +168,7 @@ class Layout:
       return self._encode(path, values, rows)
     if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
       return data.labels_of(path, self.label, [str(v) for v in column.to_pylist()], head, self.separator,
-                            lines=rows + 2 if self.fmt == 'csv' else rows)
+                            locate=lambda i: self._where(path, int(rows[i])))
     values = column.to_numpy().astype(np.float32)
     if isinstance(head, fh.MultiLabelHead):
       return self._encode(path, [[int(v)] for v in values], rows)
