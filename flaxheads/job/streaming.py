@@ -148,13 +148,8 @@ class StreamDataset:
   config: Any  # the data config
   statistics: dict  # what statistics.json holds
 
-  def split(self, name: str) -> StreamSplit:
-    if name not in ('train', 'eval'):
-      raise JobError(f"split must be 'train' or 'eval', got {name!r}")
-    return self.train if name == 'train' else self.eval
-
-  def prepare(self, x: np.ndarray) -> dict[str, np.ndarray]:
-    return {'x': ((x - self.mean) / self.std).astype(np.float32)}
+  split = data.Dataset.split  # the train or eval split by name
+  prepare = data.Dataset.prepare  # new rows standardized as the training data
 
   def train_batches(self, batch_size: int, seed: int) -> TrainBatches:
     """The iterator of this process's part of every global training batch."""
