@@ -19,12 +19,22 @@ import pyarrow.parquet as pq
 ROW_GROUP = 65_536
 
 
+def _bias(weights: np.ndarray, rate: float, seed: int) -> float:
+  """The logit bias that gives a positive rate of ``rate`` (bisection on a sample of the signal)."""
+  signal = np.random.default_rng([seed, 2**32 - 1]).standard_normal((200_000, len(weights))) @ weights
+  low, high = -30.0, 30.0
+  for _ in range(60):
+    middle = (low + high) / 2
+    low, high = (middle, high) if np.mean(1 / (1 + np.exp(-(signal + middle)))) < rate else (low, middle)
+  return (low + high) / 2
+
+
 def write(out: pathlib.Path, *, rows: int, features: int, shards: int, positive_rate: float = 0.01,
           seed: int = 0) -> list[pathlib.Path]:
   """Writes ``shards`` Parquet files of ``rows`` rows in all; returns their paths."""
   out.mkdir(parents=True, exist_ok=True)
   weights = np.random.default_rng(seed).normal(size=features) / np.sqrt(features) * 2
-  bias = np.log(positive_rate / (1 - positive_rate)) - 1.0  # the signal's spread raises the rate back
+  bias = _bias(weights, positive_rate, seed)
   schema = pa.schema([*(pa.field(f'f{i}', pa.float32()) for i in range(features)), pa.field('click', pa.int32())])
   paths = []
   for shard in range(shards):

@@ -32,7 +32,7 @@ def venv(tmp_path_factory):
   env_dir = base / 'venv'
   run([sys.executable, '-m', 'venv', '--system-site-packages', '--without-pip', str(env_dir)], cwd=base)
   python = env_dir / 'bin' / 'python'
-  run([str(python), '-m', 'pip', 'install', '-q', '--no-deps', '--no-index', str(wheel)], cwd=base)
+  run([str(python), '-m', 'pip', 'install', '-q', '--no-deps', '--no-index', '--ignore-installed', str(wheel)], cwd=base)
   env = {k: v for k, v in os.environ.items() if k != 'PYTHONPATH'}
   env['PATH'] = f'{env_dir / "bin"}{os.pathsep}{env["PATH"]}'
   return env_dir, env
