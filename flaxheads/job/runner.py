@@ -28,7 +28,8 @@ import tqdm
 from ml_collections import config_dict
 
 import flaxheads as fh
-from flaxheads.job import checkpoints, data, distributed, heads, models, plots, reporting, streaming
+from flaxheads.job import checkpoints, data, distributed, heads, models, plots, reporting, statistics
+from flaxheads.job import streaming
 from flaxheads.job import config as config_lib
 from flaxheads.job.errors import JobError
 
@@ -174,7 +175,7 @@ def train(config: config_dict.ConfigDict, workdir: str | pathlib.Path) -> dict[s
   if main:
     (workdir / 'config.json').write_text(config.to_json_best_effort(indent=2) + '\n')
     if isinstance(job.dataset, streaming.StreamDataset):
-      streaming.write_statistics(job.dataset, workdir)
+      statistics.write(job.dataset, workdir)
     _announce(job, workdir, start, state)
   reporter = reporting.Reporter(workdir, start, write=main)
   try:

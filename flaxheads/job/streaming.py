@@ -14,15 +14,12 @@ are in memory.
 Eval rows are ``data.eval_path``'s, or else the rows of ``data.path`` held out
 by a hash of their file name and row number (see :func:`shards.row_unit`).
 The feature statistics, the row counts and the checks of every row come from
-one pass over the data before training, stored in ``<workdir>/statistics.json``
-so that ``evaluate``, ``predict`` and a resumed run use exactly the same ones.
+one pass over the data before training (:mod:`~flaxheads.job.statistics`).
 """
 
 from __future__ import annotations
 
-import copy
 import dataclasses
-import json
 import pathlib
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -32,49 +29,10 @@ import jax
 import numpy as np
 
 import flaxheads as fh
-from flaxheads.job import data, shards
+from flaxheads.job import data, shards, statistics
 from flaxheads.job.errors import JobError
 
-STATISTICS_FILE = 'statistics.json'
 PLOT_ROWS = 100_000  # rows of a streamed split held in memory for plots and split predictions
-
-
-@dataclasses.dataclass(frozen=True)
-class Statistics:
-  """Row counts and per-feature moments of the train rows, merged exactly from partial sums."""
-
-  count: int
-  mean: np.ndarray  # float64 [F]
-  m2: np.ndarray  # float64 [F]: the sum of squared deviations from the mean
-
-  @classmethod
-  def empty(cls, n_features: int) -> Statistics:
-    return cls(0, np.zeros(n_features), np.zeros(n_features))
-
-  @classmethod
-  def of(cls, x: np.ndarray) -> Statistics:
-    x = np.asarray(x, np.float64)
-    mean = x.mean(axis=0) if len(x) else np.zeros(x.shape[1])
-    return cls(len(x), mean, ((x - mean) ** 2).sum(axis=0))
-
-  def merge(self, other: Statistics) -> Statistics:
-    """Chan et al.'s pairwise combination: exact for any split of the rows.
-
-    >>> x = np.arange(10.).reshape(5, 2)
-    >>> merged = Statistics.of(x[:2]).merge(Statistics.of(x[2:]))
-    >>> bool(np.allclose(merged.std, x.std(axis=0)))
-    True
-    """
-    count = self.count + other.count
-    if not count:
-      return self
-    delta = other.mean - self.mean
-    mean = self.mean + delta * (other.count / count)
-    return Statistics(count, mean, self.m2 + other.m2 + delta ** 2 * (self.count * other.count / count))
-
-  @property
-  def std(self) -> np.ndarray:
-    return np.sqrt(self.m2 / max(self.count, 1))
 
 
 class StreamSplit:
@@ -312,54 +270,12 @@ def load(cfg, head: fh.Head, workdir: pathlib.Path | None, *, need_statistics: b
   description = {'path': list(train_files), 'eval_path': list(eval_files) if cfg.eval_path else None,
                  'features': list(names), 'label': cfg.label_column, 'weight': cfg.weight_column,
                  'eval_fraction': None if cfg.eval_path else cfg.eval_fraction, 'split_seed': cfg.split_seed}
-  stored = _read_statistics(workdir, description, need_statistics)
+  stored = statistics.read(workdir, description, need_statistics)
   if stored is None:
-    stored = _statistics_pass(layout, description, train_files, eval_files, keep_train, keep_eval,
-                              standardize=cfg.standardize)
+    stored = statistics.compute(layout, description, train_files, eval_files, keep_train, keep_eval,
+                                standardize=cfg.standardize)
   mean, std = np.asarray(stored['mean'], np.float32), np.asarray(stored['std'], np.float32)
   train = StreamSplit(train_files, layout, keep_train, stored['train_rows'], mean, std)
   eval_ = StreamSplit(eval_files, layout, keep_eval, stored['eval_rows'], mean, std)
   source = cfg.path if isinstance(cfg.path, str) else f'{len(train_files)} files'
   return StreamDataset(train, eval_, names, mean, std, source, cfg, stored)
-
-
-def _statistics_pass(layout: shards.Layout, description: dict, train_files, eval_files, keep_train: str,
-                     keep_eval: str, *, standardize: bool) -> dict:
-  """Reads every row once: checks it, counts the splits and merges the train rows' moments."""
-  checked = copy.copy(layout)
-  checked.checked = True
-  stats, eval_rows = Statistics.empty(len(layout.features)), 0
-  for path in train_files:
-    for chunk in shards.ShardChunks(path, checked, keep_train):
-      stats = stats.merge(Statistics.of(chunk.features['x']))
-  for path in eval_files:
-    for chunk in shards.ShardChunks(path, checked, keep_eval):
-      eval_rows += len(chunk)
-  if not stats.count or not eval_rows:
-    raise JobError(f'data {description["path"][0]}{" ..." if len(train_files) > 1 else ""} has '
-                   f'{stats.count} train and {eval_rows} eval rows; both need at least one')
-  std = np.where(stats.std > 0, stats.std, 1.)
-  return {**description, 'train_rows': stats.count, 'eval_rows': eval_rows,
-          'mean': (stats.mean if standardize else 0 * stats.mean).tolist(),
-          'std': (std if standardize else 0 * std + 1).tolist()}
-
-
-def _read_statistics(workdir: pathlib.Path | None, description: dict, required: bool) -> dict | None:
-  path = None if workdir is None else pathlib.Path(workdir) / STATISTICS_FILE
-  if path is None or not path.is_file():
-    if required:
-      raise JobError(f'no {STATISTICS_FILE} in {workdir}; run `flaxheads train` with this workdir first')
-    return None
-  stored = json.loads(path.read_text())
-  differs = [k for k, v in description.items() if stored.get(k) != v]
-  if differs:
-    raise JobError(f'{path} describes other data ({", ".join(differs)} differ from the config); use the '
-                   'config the workdir was trained with or another workdir')
-  return stored
-
-
-def write_statistics(dataset: StreamDataset, workdir: pathlib.Path) -> None:
-  """Stores the statistics a streamed data set was standardized with (train only, once)."""
-  path = pathlib.Path(workdir) / STATISTICS_FILE
-  if not path.exists():
-    path.write_text(json.dumps(dataset.statistics, indent=2) + '\n')
