@@ -2,7 +2,7 @@
 
 import sys
 
-from flaxheads.job import cli
+from flaxheads.job import entry
 
 if __name__ == '__main__':
-  sys.exit(cli.main())
+  sys.exit(entry.main())

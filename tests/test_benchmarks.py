@@ -54,3 +54,17 @@ def test_exact_interpolated_pr_auc_is_the_limit_of_the_bucketed_one():
 def test_exact_interpolated_pr_auc_of_a_perfect_ranking_is_one():
   labels = np.array([0, 0, 1, 1, 1], np.float32)
   assert run.exact_interpolated_pr_auc(labels, np.array([.1, .2, .7, .8, .9], np.float32)) == 1.0
+
+
+def test_the_click_through_table_has_the_rows_shards_and_rate_asked_for(tmp_path):
+  import pyarrow.parquet as pq  # pylint: disable=g-import-not-at-top
+  spec = importlib.util.spec_from_file_location('ctr_table', pathlib.Path(__file__).parents[1] / 'benchmarks' /
+                                                'ctr_table.py')
+  ctr_table = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(ctr_table)
+  paths = ctr_table.write(tmp_path, rows=100_001, features=5, shards=3, positive_rate=0.01)
+  tables = [pq.read_table(p) for p in paths]
+  assert [len(t) for t in tables] == [33_334, 33_334, 33_333]
+  assert tables[0].column_names == ['f0', 'f1', 'f2', 'f3', 'f4', 'click']
+  rate = np.mean(np.concatenate([t.column('click').to_numpy() for t in tables]))
+  assert 0.005 < rate < 0.02, rate

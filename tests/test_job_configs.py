@@ -20,7 +20,7 @@ COLUMNS = {  # some columns of each config's predictions.csv
     'binary_class': ['row', 'logits', 'logistic', 'probabilities_0', 'probabilities_1', 'class_ids', 'classes',
                      'all_class_ids_0', 'all_class_ids_1', 'all_classes_0', 'all_classes_1'],
     'multi_class': ['row', 'logits_0', 'logits_9', 'probabilities_9', 'class_ids', 'classes'],
-    'multi_label': ['row', 'logits_0', 'probabilities_3', 'classes_0', 'classes_3'],
+    'multi_label': ['row', 'logits_0', 'probabilities_3', 'classes_0', 'classes_3', 'predicted_classes'],
     'multi_head': ['row', 'digit/logits_0', 'digit/classes', 'large/logistic', 'large/classes', 'odd/classes'],
     'poisson_regression': ['row', 'predictions', 'logits'],
     'logistic_regression': ['row', 'predictions', 'logits'],
@@ -58,6 +58,9 @@ def test_config_trains_and_predicts(config, tmp_path, capsys):
     assert {r['classes'] for r in rows} <= {'0', '1'}
   if config.stem == 'multi_label':
     assert {r['classes_3'] for r in rows} == {'loop'}
+    names = ('even', 'large', 'prime', 'loop')
+    assert all(r['predicted_classes'] == '|'.join(n for i, n in enumerate(names) if float(r[f'probabilities_{i}']) > 0.5)
+               for r in rows)
 
 
 def test_evaluate_writes_metrics_and_plots(tmp_path):

@@ -131,3 +131,61 @@ def test_console_script_reports_one_line(tmp_path):
       "flaxheads: error: unknown optimizer config.optimizer.name='nope'; choose from adam, adamw, sgd, "
       'adagrad, rmsprop, lion']
   assert not list(tmp_path.iterdir())
+
+
+def test_a_bundled_config_by_name_and_where_a_missing_one_was_looked_for(capsys):
+  assert config_lib.resolve_path('binary_class') == config_lib.CONFIG_DIR / 'binary_class.py'
+  assert config_lib.resolve_path('configs/binary_class.py').read_text().startswith('"""Breast cancer')
+  assert cli.main(['train', '--config', 'binary_clas']) == 1
+  err = capsys.readouterr().err
+  assert err.count('\n') == 1 and f'bundled configs {config_lib.CONFIG_DIR}: binary_class, ' in err, err
+
+
+def test_the_command_without_the_job_extra_names_it():
+  script = "import sys; sys.modules['orbax'] = None; from flaxheads.job import entry; sys.exit(entry.main(['train']))"
+  process = subprocess.run([sys.executable, '-c', script], capture_output=True, text=True, timeout=120)
+  assert process.returncode == 1
+  assert process.stderr.splitlines() == [
+      "flaxheads: error: the flaxheads command needs the 'job' extra (orbax is not installed): "
+      "python -m pip install 'flaxheads[job]'"]
+
+
+@pytest.mark.parametrize('head, message', [
+    (["--config.head.label_vocabulary=('cat', 'dog', 'emu')"], "line 4: label column 'animal': Labels ['eel']"),
+    (['--config.head.type=binary_class', '--config.head.n_classes=None', '--config.data.path=ids',
+      '--config.head.label_vocabulary=None'], ': Labels must be <= n_classes - 1 = 1'),
+], ids=['vocabulary', 'class_id'])
+def test_label_errors_name_the_line(head, message, data, base, tmp_path, capsys):
+  head = [f'--config.data.path={data["ids"]}' if h == '--config.data.path=ids' else h for h in head]
+  assert cli.main(['train', *base, '--workdir', str(tmp_path), *head]) == 1
+  err = capsys.readouterr().err
+  assert err.count('\n') == 1 and message in err, err
+  line = int(err.split(' line ')[1].split(':')[0])
+  assert (line - 2) % 3 == 2  # a row with label 'eel' (id 2)
+  assert not list(tmp_path.iterdir())
+
+
+def test_predict_names_the_missing_columns_of_bundled_data(tmp_path, capsys):
+  config = ['--config', 'binary_class', '--workdir', str(tmp_path), '--config.train_steps=1',
+            '--config.progress_bar=false', '--config.plots=false', '--config.model.hidden_units=(4,)']
+  assert cli.main(['train', *config]) == 0
+  rows = write_csv(tmp_path / 'rows.csv', ['mean radius', 'worst area'], [[10.0, 500.0]])
+  assert cli.main(['predict', *config, '--input', str(rows)]) == 1
+  err = capsys.readouterr().err
+  assert err.count('\n') == 1 and "has no feature columns 'mean texture', 'mean perimeter'," in err, err
+  assert 'np.str_' not in err and 'the rows need the columns mean radius, mean texture, ' in err
+
+
+def test_fewer_train_steps_than_the_workdir_has_is_an_error(base, workdir, capsys):
+  before = snapshot(workdir)
+  assert cli.main(['train', *base, '--workdir', str(workdir), '--config.train_steps=1']) == 1
+  err = capsys.readouterr().err
+  assert 'is already past config.train_steps=1: its latest checkpoint is at step 2' in err, err
+  assert snapshot(workdir) == before
+
+
+def test_version(capsys):
+  with pytest.raises(SystemExit) as exit_info:
+    cli.main(['--version'])
+  assert exit_info.value.code == 0
+  assert capsys.readouterr().out.strip() == f'flaxheads {__import__("flaxheads").__version__}'

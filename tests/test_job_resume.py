@@ -1,5 +1,6 @@
 """A training run killed mid-way and resumed ends exactly as an uninterrupted run."""
 
+import pathlib
 import signal
 import subprocess
 import sys
@@ -29,9 +30,13 @@ def final_state(workdir):
   return runner.restore(job, workdir)
 
 
+KILL = pathlib.Path(__file__).parent / 'kill_after_evaluation.py'
+
+
 def test_killed_run_resumes_to_the_uninterrupted_result(tmp_path, capsys):
   killed, whole = tmp_path / 'killed', tmp_path / 'whole'
-  command = [sys.executable, '-m', 'flaxheads', *train_command(killed, '--config.kill_at_step=8')]
+  command = [sys.executable, str(KILL), '8', str(killed / 'checkpoints' / '5'),
+             *train_command(killed)]
   process = subprocess.run(command, capture_output=True, text=True, timeout=300)
   assert process.returncode == -signal.SIGKILL, process.stderr
   assert checkpoints(killed) == [5]

@@ -1,9 +1,16 @@
-"""Orbax checkpoints of the train state in ``<workdir>/checkpoints/<step>``."""
+"""Orbax checkpoints of the train state and the data iterator in ``<workdir>/checkpoints/<step>``.
+
+A checkpoint holds two items: ``state`` (the train state's arrays) and
+``data`` (the training data iterator's state, written by grain's orbax
+handler: one JSON file per process), so a resumed run reads exactly the rows
+an uninterrupted one would have.
+"""
 
 from __future__ import annotations
 
 import pathlib
 
+import grain
 import jax
 import orbax.checkpoint as ocp
 
@@ -11,7 +18,7 @@ from flaxheads.job.errors import JobError, first_line
 
 
 class Checkpoints:
-  """Saves and restores :class:`flaxheads.TrainState` pytrees, keeping the latest few.
+  """Saves and restores :class:`flaxheads.TrainState` pytrees with a data iterator, keeping the latest few.
 
   Saving is asynchronous; orbax writes each checkpoint to a temporary folder
   and renames it when complete, so a process killed mid-save leaves the
@@ -23,14 +30,17 @@ class Checkpoints:
     if not create and not self.directory.is_dir():
       raise JobError(f'no checkpoints in {self.directory}; run `flaxheads train` with this workdir first')
     options = ocp.CheckpointManagerOptions(max_to_keep=keep, create=create)
-    self._manager = ocp.CheckpointManager(self.directory, options=options,
-                                          item_handlers=ocp.StandardCheckpointHandler())
+    self._manager = ocp.CheckpointManager(
+        self.directory, options=options,
+        item_handlers={'state': ocp.StandardCheckpointHandler(), 'data': grain.checkpoint.CheckpointHandler()})
 
   def latest_step(self) -> int | None:
     return self._manager.latest_step()
 
-  def restore(self, state, step: int | None = None):
+  def restore(self, state, step: int | None = None, *, data: grain.DatasetIterator | None = None):
     """``state`` with its arrays read from checkpoint ``step`` (default: the latest).
+
+    With ``data``, the data iterator is also set to its checkpointed state.
 
     Raises:
       JobError: no checkpoint, or one whose structure or shapes differ from
@@ -41,8 +51,11 @@ class Checkpoints:
       raise JobError(f'no checkpoints in {self.directory}; run `flaxheads train` with this workdir first')
     target = jax.tree.map(ocp.utils.to_shape_dtype_struct, state)
     self._check_fits(step, target)
+    items = {'state': ocp.args.StandardRestore(target)}
+    if data is not None:
+      items['data'] = grain.checkpoint.CheckpointRestore(data)
     try:
-      return self._manager.restore(step, args=ocp.args.StandardRestore(target))
+      return self._manager.restore(step, args=ocp.args.Composite(**items))['state']
     except (ValueError, TypeError, KeyError) as e:
       raise JobError(f'checkpoint {self.directory / str(step)} does not fit the configured model and '
                      f'optimizer ({first_line(e).rstrip(":")}); use the config it was trained with '
@@ -50,7 +63,7 @@ class Checkpoints:
 
   def _check_fits(self, step: int, target) -> None:
     """Raises a :class:`JobError` naming the first array whose name or shape differs from ``target``'s."""
-    saved = _shapes(self._manager.item_metadata(step))
+    saved = _shapes(self._manager.item_metadata(step)['state'])
     wanted = _shapes(target)
     if saved == wanted:
       return
@@ -63,9 +76,10 @@ class Checkpoints:
                        f'config it was trained with (saved in {self.directory.parent / "config.json"}) '
                        'or another workdir')
 
-  def save(self, step: int, state) -> None:
-    """Starts writing checkpoint ``step`` (returns before it is complete)."""
-    self._manager.save(step, args=ocp.args.StandardSave(state))
+  def save(self, step: int, state, data: grain.DatasetIterator) -> None:
+    """Starts writing checkpoint ``step`` (the arrays are written after it returns)."""
+    self._manager.save(step, args=ocp.args.Composite(state=ocp.args.StandardSave(state),
+                                                     data=grain.checkpoint.CheckpointSave(data)))
 
   def wait(self) -> None:
     """Blocks until pending checkpoint writes are complete."""
@@ -74,6 +88,17 @@ class Checkpoints:
   def close(self) -> None:
     self._manager.wait_until_finished()
     self._manager.close()
+
+
+def latest_step(workdir: str | pathlib.Path) -> int:
+  """The step of the latest complete checkpoint in ``workdir`` (0 if none); creates nothing.
+
+  Reads the folder names only (orbax renames a checkpoint to its step when it
+  is complete), so every process of a run can call it alone.
+  """
+  directory = pathlib.Path(workdir).absolute() / 'checkpoints'
+  steps = [int(p.name) for p in directory.iterdir() if p.name.isdigit()] if directory.is_dir() else []
+  return max(steps, default=0)
 
 
 def _shapes(tree) -> dict[str, tuple[int, ...]]:

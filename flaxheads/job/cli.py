@@ -21,9 +21,10 @@ import pathlib
 import sys
 from collections.abc import Sequence
 
+import flaxheads as fh
 from flaxheads.job import config as config_lib
+from flaxheads.job import distributed, runner
 from flaxheads.job import export as export_job
-from flaxheads.job import runner
 from flaxheads.job.errors import JobError
 
 _OVERRIDE = '--config.'
@@ -54,16 +55,25 @@ def _parser() -> argparse.ArgumentParser:
   parser = argparse.ArgumentParser(
       prog='flaxheads', description='Train, evaluate, predict and export with flaxheads heads.',
       epilog='Config fields are overridden with --config.FIELD=VALUE, e.g. --config.train_steps=500.')
+  parser.add_argument('--version', action='version', version=f'flaxheads {fh.__version__}')
   commands = parser.add_subparsers(dest='command', required=True, metavar='{train,evaluate,predict,export}')
-  commands.add_parser('train', parents=[common], help='train with periodic evaluation; resumes from '
-                                                      'the latest checkpoint in the workdir')
+  train = commands.add_parser('train', parents=[common], help='train with periodic evaluation; resumes '
+                                                              'from the latest checkpoint in the workdir')
+  train.add_argument('--coordinator_address', help='multi-process run: host:port of process 0 '
+                                                   '(default: $JAX_COORDINATOR_ADDRESS)')
+  train.add_argument('--num_processes', type=int, help='multi-process run: the number of processes '
+                                                       '(default: $JAX_NUM_PROCESSES)')
+  train.add_argument('--process_id', type=int, help='multi-process run: this process, 0 .. num_processes - 1 '
+                                                    '(default: $JAX_PROCESS_ID)')
   evaluate = commands.add_parser('evaluate', parents=[common], help='evaluate the latest checkpoint')
-  evaluate.add_argument('--split', default='eval', choices=('train', 'eval'))
+  evaluate.add_argument('--split', default='eval', choices=('train', 'eval'),
+                        help='the rows to evaluate: eval (held out, the default) or train')
   predict = commands.add_parser('predict', parents=[common],
                                 help='write the latest checkpoint\'s predictions as CSV')
   predict.add_argument('--input', help='a CSV file with the feature columns (default: the rows of --split)')
   predict.add_argument('--output', help='the CSV file to write (default: <workdir>/predictions.csv)')
-  predict.add_argument('--split', default='eval', choices=('train', 'eval'))
+  predict.add_argument('--split', default='eval', choices=('train', 'eval'),
+                       help='without --input, the rows to predict: eval (the default) or train')
   export = commands.add_parser('export', parents=[common], help='write the latest checkpoint as a TF '
                                                                'SavedModel and a jax.export artifact')
   export.add_argument('--export_dir', help='the folder of timestamped exports (default: <workdir>/export)')
@@ -86,6 +96,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     config = config_lib.load(args.config, overrides)
     workdir = pathlib.Path(args.workdir) if args.workdir else default_workdir(args.config)
     if args.command == 'train':
+      distributed.initialize(args.coordinator_address, args.num_processes, args.process_id)
       runner.train(config, workdir)
     elif args.command == 'evaluate':
       runner.evaluate(config, workdir, args.split)
@@ -93,6 +104,9 @@ def main(argv: Sequence[str] | None = None) -> int:
       export_job.export(config, workdir, args.export_dir, platforms=tuple(args.platforms.split(',')))
     else:
       runner.predict(config, workdir, input_path=args.input, output=args.output, split=args.split)
+  except runner.Preempted as e:
+    print(f'flaxheads: {e}', file=sys.stderr)
+    return 143  # 128 + SIGTERM, as if it had not been caught
   except JobError as e:
     print(f'flaxheads: error: {e}', file=sys.stderr)
     return 1

@@ -20,19 +20,31 @@ from flaxheads.job.errors import JobError, first_line
 
 ConfigDict = config_dict.ConfigDict
 
-CONFIG_DIR = pathlib.Path(__file__).resolve().parents[2] / 'configs'
+def _config_dir() -> pathlib.Path:
+  """The bundled configs: ``flaxheads/configs`` when installed, ``configs/`` in a source tree."""
+  installed = pathlib.Path(__file__).resolve().parents[1] / 'configs'
+  return installed if installed.is_dir() else pathlib.Path(__file__).resolve().parents[2] / 'configs'
+
+
+CONFIG_DIR = _config_dir()
 DEFAULT_CONFIG = CONFIG_DIR / 'default.py'
 _TRUE, _FALSE = ('true', '1', 'yes'), ('false', '0', 'no')
 
 
 def data_defaults() -> ConfigDict:
-  """The ``data`` fields: a bundled data set by name, or a CSV file (``name='csv'``)."""
+  """The ``data`` fields: a bundled data set by name, a CSV file (``name='csv'``) or shards (``'shards'``)."""
   return ConfigDict({
-      'name': 'diabetes',  # a bundled data set (see flaxheads.job.data.BUNDLED) or 'csv'
+      'name': 'diabetes',  # a bundled data set (see flaxheads.job.data.BUNDLED), 'csv' or 'shards'
       'eval_fraction': 0.2,  # the share of rows held out for evaluation
       'split_seed': 0,  # the seed of the train/eval split
       'standardize': True,  # scale features to zero mean, unit variance (train statistics)
-      'path': config_dict.placeholder(str),  # the CSV file, for name='csv'
+      'path': config_dict.placeholder(str),  # the CSV file; for 'shards', files, globs, comma-separated
+      'format': config_dict.placeholder(str),  # 'shards': 'csv' or 'parquet' (default: from the extension)
+      'eval_path': config_dict.placeholder(str),  # 'shards': eval files (default: rows held out of path)
+      'readers': 0,  # 'shards': readers of the training rows, each its own shards (0: one per process)
+      'interleave': 16,  # 'shards': shards a reader reads at a time
+      'shuffle_buffer': 10_000,  # 'shards': rows shuffled together (per reader; 0: rows in file order)
+      'prefetch': 2,  # 'shards': batches a reader prepares ahead (on a thread)
       'feature_columns': config_dict.placeholder(tuple),  # default: every other column
       'label_column': 'label',
       'weight_column': config_dict.placeholder(str),  # per-row example weights
@@ -62,19 +74,21 @@ def defaults() -> ConfigDict:
       'log_every': 10,  # steps between training-loss reports
       'plots': True,  # write PNG plots after the final evaluation
       'progress_bar': True,
-      'kill_at_step': 0,  # fault injection: SIGKILL the process after this step (0: never)
   })
 
 
 def resolve_path(path: str | pathlib.Path) -> pathlib.Path:
-  """A config path as given, or the name of a config in the source tree's ``configs/``."""
+  """A config path as given, or the name of a bundled config (``binary_class``, ``configs/binary_class.py``)."""
   given = pathlib.Path(path)
   if given.is_file():
     return given
+  bundled = given.parent in (pathlib.Path('.'), pathlib.Path('configs'))
   for candidate in (CONFIG_DIR / given.name, CONFIG_DIR / f'{given.name}.py'):
-    if candidate.is_file() and given.parent in (pathlib.Path('.'), pathlib.Path('configs')):
+    if candidate.is_file() and bundled:
       return candidate
-  raise JobError(f'config file {str(path)!r} does not exist')
+  names = ', '.join(sorted(p.stem for p in CONFIG_DIR.glob('*.py')))
+  raise JobError(f'config file {str(path)!r} does not exist (looked in the current directory and in the '
+                 f'bundled configs {CONFIG_DIR}: {names})')
 
 
 def load(path: str | pathlib.Path, overrides: Sequence[str] = ()) -> ConfigDict:
@@ -176,9 +190,12 @@ def validate(config: ConfigDict) -> None:
   for name in positive:
     if config[name] <= 0:
       raise JobError(f'config.{name} must be positive, got {config[name]}')
-  for name in ('eval_every', 'kill_at_step'):
-    if config[name] < 0:
-      raise JobError(f'config.{name} must be >= 0, got {config[name]}')
+  if config.eval_every < 0:
+    raise JobError(f'config.eval_every must be >= 0, got {config.eval_every}')
+  for name in ('readers', 'interleave', 'shuffle_buffer', 'prefetch'):
+    least = 1 if name == 'interleave' else 0
+    if config.data[name] < least:
+      raise JobError(f'config.data.{name} must be >= {least}, got {config.data[name]}')
   if not 0 < config.data.eval_fraction < 1:
     raise JobError(f'config.data.eval_fraction must be in (0, 1), got {config.data.eval_fraction}')
   if config.optimizer.learning_rate <= 0:

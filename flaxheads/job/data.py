@@ -19,12 +19,14 @@ import pathlib
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import grain
 import jax
 import numpy as np
 from ml_collections import config_dict
 
 import flaxheads as fh
-from flaxheads.job.errors import JobError, first_line
+from flaxheads.job.errors import JobError
+from flaxheads.job.errors import first_line as first_line_of
 
 WEIGHT = 'weight'  # the feature holding example weights (the heads' weight_column)
 MASK = 'mask'  # the feature holding the valid steps of a sequence
@@ -72,6 +74,7 @@ class Dataset:
   mean: np.ndarray  # per-feature shift applied to x (0 without standardization)
   std: np.ndarray  # per-feature scale applied to x (1 without standardization)
   source: str  # a description for messages: the data set name or the CSV path
+  locate: Callable[[int], str] | None = None  # row of train + eval -> its file and line, for messages
 
   def split(self, name: str) -> Split:
     if name not in ('train', 'eval'):
@@ -81,6 +84,29 @@ class Dataset:
   def prepare(self, x: np.ndarray) -> dict[str, np.ndarray]:
     """Features of new rows (raw ``[N, F]`` values), standardized as the training data."""
     return {'x': ((x - self.mean) / self.std).astype(np.float32)}
+
+  def train_batches(self, batch_size: int, seed: int) -> MemoryBatches:
+    """The iterator of training batches, from step 0."""
+    return MemoryBatches(self.train, batch_size, seed)
+
+
+class MemoryBatches(grain.DatasetIterator):
+  """The training batch of each step (:func:`batch_rows`); its checkpointable state is the step."""
+
+  def __init__(self, split: Split, batch_size: int, seed: int):
+    super().__init__()
+    self._split, self._batch_size, self._seed, self._step = split, batch_size, seed, 0
+
+  def __next__(self) -> Split:
+    rows = batch_rows(len(self._split), self._batch_size, self._step, self._seed)
+    self._step += 1
+    return self._split.take(rows)
+
+  def get_state(self) -> dict:
+    return {'step': self._step}
+
+  def set_state(self, state: dict) -> None:
+    self._step = int(state['step'])
 
 
 # Bundled data sets: scikit-learn's, and tasks derived from them.
@@ -94,7 +120,7 @@ def _sklearn(name: str):
 def _diabetes() -> Table:
   """Disease progression one year after baseline (442 patients, 10 features)."""
   d = _sklearn('diabetes')
-  return Table(d.data.astype(np.float32), d.target.astype(np.float32), tuple(d.feature_names))
+  return Table(d.data.astype(np.float32), d.target.astype(np.float32), tuple(map(str, d.feature_names)))
 
 
 def _diabetes_unit() -> Table:
@@ -107,7 +133,7 @@ def _diabetes_unit() -> Table:
 def _breast_cancer() -> Table:
   """Breast cancer diagnosis, 1 = benign (569 tumours, 30 features)."""
   d = _sklearn('breast_cancer')
-  return Table(d.data.astype(np.float32), d.target.astype(np.int32), tuple(d.feature_names))
+  return Table(d.data.astype(np.float32), d.target.astype(np.int32), tuple(map(str, d.feature_names)))
 
 
 def _digits_table(labels) -> Table:
@@ -222,6 +248,11 @@ def _numbers(path: str, values: list[str], name: str) -> np.ndarray:
 def read_features(path: str, names: tuple[str, ...]) -> np.ndarray:
   """The columns ``names`` of a CSV file as float32 ``[N, len(names)]``."""
   header, rows = _read_csv(path)
+  missing = [str(n) for n in names if n not in header]
+  if missing:
+    raise JobError(f'data file {path} has no feature column{"s" * (len(missing) > 1)} '
+                   f'{", ".join(repr(n) for n in missing)}; the rows need the columns '
+                   f'{", ".join(map(str, names))} (columns: {", ".join(header)})')
   return np.stack([_numbers(path, _column(path, header, rows, n, 'feature'), n) for n in names], axis=1)
 
 
@@ -233,24 +264,53 @@ def _is_number(value: str) -> bool:
   return True
 
 
-def _labels(path: str, column: str, values: list[str], head: fh.Head, separator: str) -> np.ndarray:
-  """A label column as the head takes it: strings through the head's vocabulary."""
+def labels_of(path: str, column: str, values: list[str], head: fh.Head, separator: str, *,
+              locate: Callable[[int], str] | None = None) -> np.ndarray:
+  """A label column as the head takes it: strings through the head's vocabulary.
+
+  Args:
+    path: the file, for messages.
+    column: the label column's name, for messages.
+    values: the cells, as text.
+    head: the head.
+    separator: separates the classes of a multi-label cell.
+    locate: value index -> its file and place, for messages (default: the
+      file and line ``index + 2``).
+
+  Raises:
+    JobError: a cell the head cannot take, naming its line.
+  """
   try:
-    if isinstance(head, fh.MultiLabelHead):
-      cells = [[t.strip() for t in v.split(separator) if t.strip()] for v in values]
-      if all(_is_number(t) for cell in cells for t in cell):
-        cells = [[int(float(t)) for t in cell] for cell in cells]
-      return head.encode_labels(cells)
-    if all(_is_number(v) for v in values):
-      numbers = np.asarray([float(v) for v in values], np.float32)
-      if isinstance(head, (fh.BinaryClassHead, fh.MultiClassHead)):
-        if np.any(numbers != np.round(numbers)):
-          raise ValueError('class labels must be whole numbers (class ids) or vocabulary strings')
-        return numbers.astype(np.int32)
-      return numbers
-    return head.encode_labels(np.asarray(values))
+    return _encoded(values, head, separator)
   except (ValueError, TypeError) as e:
-    raise JobError(f'data file {path}: label column {column!r}: {first_line(e)}') from e
+    locate = locate or (lambda i: f'data file {path} line {i + 2}')
+    bad = next((i for i, v in enumerate(values) if not _takes(v, head, separator)), None)
+    where = f'data file {path}' if bad is None else locate(bad)
+    raise JobError(f'{where}: label column {column!r}: {first_line_of(e)}') from e
+
+
+def _takes(value: str, head: fh.Head, separator: str) -> bool:
+  try:
+    _encoded([value], head, separator)
+    return True
+  except (ValueError, TypeError):
+    return False
+
+
+def _encoded(values: list[str], head: fh.Head, separator: str) -> np.ndarray:
+  if isinstance(head, fh.MultiLabelHead):
+    cells = [[t.strip() for t in v.split(separator) if t.strip()] for v in values]
+    if all(_is_number(t) for cell in cells for t in cell):
+      cells = [[int(float(t)) for t in cell] for cell in cells]
+    return head.encode_labels(cells)
+  if all(_is_number(v) for v in values):
+    numbers = np.asarray([float(v) for v in values], np.float32)
+    if isinstance(head, (fh.BinaryClassHead, fh.MultiClassHead)):
+      if np.any(numbers != np.round(numbers)):
+        raise ValueError('class labels must be whole numbers (class ids) or vocabulary strings')
+      return numbers.astype(np.int32)
+    return numbers
+  return head.encode_labels(np.asarray(values))
 
 
 def _csv(cfg: config_dict.ConfigDict, head: fh.Head) -> Table:
@@ -268,7 +328,7 @@ def _csv(cfg: config_dict.ConfigDict, head: fh.Head) -> Table:
   if not names:
     raise JobError(f'data file {cfg.path} has no feature columns besides the label and weight')
   x = np.stack([_numbers(cfg.path, _column(cfg.path, header, rows, n, 'feature'), n) for n in names], axis=1)
-  labels = _labels(cfg.path, cfg.label_column, label, head, cfg.label_separator)
+  labels = labels_of(cfg.path, cfg.label_column, label, head, cfg.label_separator)
   return Table(x, labels, tuple(names), weights)
 
 
@@ -304,7 +364,11 @@ def load(cfg: config_dict.ConfigDict, head: fh.Head) -> Dataset:
   train, eval_ = whole.take(rows[n_eval:]), whole.take(rows[:n_eval])
   mean, std = _statistics(train) if cfg.standardize else (np.float32(0), np.float32(1))
   standardize = lambda s: Split({**s.features, 'x': ((s.features['x'] - mean) / std).astype(np.float32)}, s.labels)
-  return Dataset(standardize(train), standardize(eval_), table.feature_names, mean, std, source)
+  locate = None
+  if cfg.name == 'csv':
+    order = np.concatenate([rows[n_eval:], rows[:n_eval]])
+    locate = lambda row: f'data file {source} line {order[row] + 2}'
+  return Dataset(standardize(train), standardize(eval_), table.feature_names, mean, std, source, locate)
 
 
 def _statistics(train: Split) -> tuple[np.ndarray, np.ndarray]:
@@ -339,6 +403,9 @@ def concat(splits: list[Split]) -> Split:
 
 
 def batches(split: Split, batch_size: int) -> Iterator[Split]:
-  """Consecutive batches of ``split``; the last one may be smaller."""
+  """Consecutive batches of ``split`` (or of a streamed split); the last one may be smaller."""
+  if not isinstance(split, Split):
+    yield from split.batches(batch_size)
+    return
   for start in range(0, len(split), batch_size):
     yield split.take(slice(start, start + batch_size))

@@ -7,7 +7,7 @@ config holds ``static_head``, the head applied at every valid step.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import numpy as np
 from ml_collections import config_dict
@@ -106,3 +106,31 @@ def check_labels(head: fh.Head, split: data.Split, where: str) -> None:
   except (TypeError, ValueError) as e:
     raise JobError(f'{where}: {first_line(e)}') from e
 
+
+
+def check_rows(head: fh.Head, split: data.Split, where: str, locate: Callable[[int], str] | None) -> None:
+  """:func:`check_labels`, naming the first row the head rejects (``locate(row)``, e.g. a file and line)."""
+  try:
+    check_labels(head, split, where)
+  except JobError as e:
+    row = None if locate is None else _first_rejected(head, split, where, 0, len(split))
+    if row is None:
+      raise
+    try:
+      check_labels(head, split.take(slice(row, row + 1)), where)
+    except JobError as row_error:
+      raise JobError(str(row_error).replace(where, locate(row), 1)) from e
+    raise
+
+
+def _first_rejected(head: fh.Head, split: data.Split, where: str, start: int, stop: int) -> int | None:
+  """The first row in ``start:stop`` that the head rejects, found by bisection."""
+  try:
+    check_labels(head, split.take(slice(start, stop)), where)
+    return None
+  except JobError:
+    if stop - start == 1:
+      return start
+  middle = (start + stop) // 2
+  first = _first_rejected(head, split, where, start, middle)
+  return first if first is not None else _first_rejected(head, split, where, middle, stop)

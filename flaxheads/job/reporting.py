@@ -59,14 +59,19 @@ class Reporter:
 
   On a resumed run (``start_step`` > 0), records of later steps, written by a
   run that stopped before checkpointing them, are dropped first, so the files
-  of a resumed run equal those of an uninterrupted one.
+  of a resumed run equal those of an uninterrupted one. With ``write=False``
+  (the processes of a multi-process run but the first) it reports nothing.
   """
 
-  def __init__(self, workdir: str | pathlib.Path, start_step: int, *, tensorboard: bool = True):
+  def __init__(self, workdir: str | pathlib.Path, start_step: int, *, tensorboard: bool = True,
+               write: bool = True):
     self.workdir = pathlib.Path(workdir)
     self.metrics_path = self.workdir / METRICS_FILE
-    self._drop_records_after(start_step)
+    self._write = write
     self._writer = None
+    if not write:
+      return
+    self._drop_records_after(start_step)
     if tensorboard:
       from tensorboardX import SummaryWriter  # pylint: disable=g-import-not-at-top
       self._writer = SummaryWriter(str(self.workdir / TENSORBOARD_DIR), purge_step=start_step or None)
@@ -89,6 +94,8 @@ class Reporter:
                  record: bool = True, final: bool = False) -> dict[str, Any]:
     """Prints the metrics table; with ``record``, also appends them to the metrics file and TensorBoard."""
     values = to_python(results)
+    if not self._write:
+      return values
     print_metrics(f'{"final " if final else ""}{split} metrics at step {step} ({examples} examples):', values)
     if record:
       with self.metrics_path.open('a') as f:

@@ -14,9 +14,7 @@ import csv
 import dataclasses
 import functools
 import json
-import os
 import pathlib
-import signal
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -30,12 +28,17 @@ import tqdm
 from ml_collections import config_dict
 
 import flaxheads as fh
-from flaxheads.job import checkpoints, data, heads, models, plots, reporting
+from flaxheads.job import checkpoints, data, distributed, heads, models, plots, reporting, statistics
+from flaxheads.job import streaming
 from flaxheads.job import config as config_lib
 from flaxheads.job.errors import JobError
 
 PLOTS_DIR = 'plots'
 PREDICTIONS_FILE = 'predictions.csv'
+
+
+class Preempted(Exception):
+  """Training stopped on SIGTERM after saving a checkpoint of the current step."""
 
 
 @dataclasses.dataclass
@@ -44,7 +47,7 @@ class Job:
 
   config: config_dict.ConfigDict
   head: fh.Head
-  dataset: data.Dataset
+  dataset: data.Dataset | streaming.StreamDataset
   model: nn.Module
   tx: optax.GradientTransformation
   train_fn: Callable[..., Any]
@@ -53,17 +56,28 @@ class Job:
   results_fn: Callable[..., Any]
 
 
-def setup(config: config_dict.ConfigDict) -> Job:
+def setup(config: config_dict.ConfigDict, workdir: str | pathlib.Path | None = None, *,
+          trains: bool = True) -> Job:
   """Builds and checks the head, data, model and optimizer a config names.
+
+  Args:
+    config: the job config.
+    workdir: the workdir; sharded data reads its statistics there.
+    trains: the job trains (sharded data: without statistics in the workdir,
+      a pass over the data computes them); otherwise they must be there.
 
   Raises:
     JobError: any of them is invalid; nothing has been written.
   """
   config_lib.validate(config)
-  weighted = config.data.name == 'csv' and bool(config.data.weight_column)
+  weighted = config.data.name in ('csv', 'shards') and bool(config.data.weight_column)
   head = heads.build(config.head, weighted=weighted)
-  dataset = data.load(config.data, head)
-  heads.check_labels(head, data.concat([dataset.train, dataset.eval]), f'data {dataset.source}')
+  if config.data.name == 'shards':
+    dataset = streaming.load(config.data, head, workdir and pathlib.Path(workdir), need_statistics=not trains)
+  else:
+    dataset = data.load(config.data, head)
+    heads.check_rows(head, data.concat([dataset.train, dataset.eval]), f'data {dataset.source}',
+                     dataset.locate)
   sequence = data.MASK in dataset.train.features
   model = models.build(config.model, head.logits_dimension, sequence=sequence)
   return Job(config, head, dataset, model, models.optimizer(config.optimizer), *_compiled_steps(head))
@@ -142,27 +156,42 @@ def train(config: config_dict.ConfigDict, workdir: str | pathlib.Path) -> dict[s
   and at the end, evaluations to the console, ``metrics.jsonl`` and
   ``tensorboard/``, and the final evaluation's plots to ``plots/``.
   """
-  job = setup(config)
-  state = init_state(job)
   workdir = pathlib.Path(workdir)
+  job = setup(config, workdir)
+  state = distributed.replicate(init_state(job))
+  main = distributed.is_main()
+  start = checkpoints.latest_step(workdir)
+  distributed.barrier('flaxheads_latest_step')  # every process has read it before any writes
+  if start > config.train_steps:
+    raise JobError(f'training in {workdir} is already past config.train_steps={config.train_steps}: its '
+                   f'latest checkpoint is at step {start}; evaluate it with `flaxheads evaluate`, or set '
+                   'a larger config.train_steps to train on')
   workdir.mkdir(parents=True, exist_ok=True)
   ckpt = checkpoints.Checkpoints(workdir, keep=config.keep_checkpoints)
-  start = ckpt.latest_step() or 0
+  batches = distributed.global_batches(job.dataset.train_batches(config.batch_size, config.seed),
+                                       config.batch_size)
   if start:
-    state = ckpt.restore(state, start)
-  (workdir / 'config.json').write_text(config.to_json_best_effort(indent=2) + '\n')
-  _announce(job, workdir, start, state)
-  reporter = reporting.Reporter(workdir, start)
+    state = ckpt.restore(state, start, data=batches)
+  if main:
+    (workdir / 'config.json').write_text(config.to_json_best_effort(indent=2) + '\n')
+    if isinstance(job.dataset, streaming.StreamDataset):
+      statistics.write(job.dataset, workdir)
+    _announce(job, workdir, start, state)
+  reporter = reporting.Reporter(workdir, start, write=main)
   try:
-    state, results = _train_loop(job, state, start, ckpt, reporter)
+    state, results = _train_loop(job, state, start, ckpt, reporter, batches)
     if results is None:  # nothing left to train: report the checkpoint's metrics
       results = reporter.evaluation(int(state.step), 'eval', len(job.dataset.eval),
-                                    evaluate_split(job, state, job.dataset.eval), record=False, final=True)
+                                    evaluate_split(job, distributed.local(state), job.dataset.eval),
+                                    record=False, final=True)
   finally:
     reporter.close()
     ckpt.close()
-  files = write_plots(job, state, 'eval', workdir) if config.plots else []
-  _summary(workdir, int(state.step), files)
+    getattr(batches, 'close', lambda: None)()
+  if main:
+    files = write_plots(job, distributed.local(state), 'eval', workdir) if config.plots else []
+    _summary(workdir, int(state.step), files)
+  distributed.barrier('flaxheads_train_done')
   return results
 
 
@@ -176,25 +205,30 @@ def _announce(job: Job, workdir: pathlib.Path, start: int, state: fh.TrainState)
 
 
 def _train_loop(job: Job, state, start: int, ckpt: checkpoints.Checkpoints,
-                reporter: reporting.Reporter):
-  """Runs steps ``start`` .. ``train_steps``; returns the state and the last evaluation (or None)."""
-  cfg, train_split = job.config, job.dataset.train
-  dropout_key = _keys(cfg.seed)[1]
+                reporter: reporting.Reporter, batches):
+  """Runs steps ``start`` .. ``train_steps``; returns the state and the last evaluation (or None).
+
+  Raises:
+    Preempted: SIGTERM was received; a checkpoint of the current step was saved.
+  """
+  cfg = job.config
+  dropout_key = distributed.replicate(_keys(cfg.seed)[1])
   results = None
   bar = tqdm.tqdm(total=cfg.train_steps, initial=min(start, cfg.train_steps), unit='step', desc='train',
-                  disable=not cfg.progress_bar, dynamic_ncols=True, mininterval=0.5)
+                  disable=not (cfg.progress_bar and distributed.is_main()), dynamic_ncols=True,
+                  mininterval=0.5)
   clock, clock_step = time.perf_counter(), start
-  first_nonfinite = jnp.int32(-1)
-  with bar:
+  first_nonfinite = distributed.replicate(jnp.int32(-1))
+  with bar, distributed.Preemption() as preemption:
     for step in range(start, cfg.train_steps):
-      batch = train_split.take(data.batch_rows(len(train_split), cfg.batch_size, step, cfg.seed))
+      batch = next(batches)
       state, out, first_nonfinite = job.train_fn(state, first_nonfinite, batch.features, batch.labels,
                                                  rng=jax.random.fold_in(dropout_key, step))
       done = step + 1
       bar.update(1)
       logs, evaluates = done % cfg.log_every == 0, cfg.eval_every and done % cfg.eval_every == 0
       saves, last = done % cfg.checkpoint_every == 0, done == cfg.train_steps
-      if logs or evaluates or saves or last or done == cfg.kill_at_step:
+      if logs or evaluates or saves or last:
         _stop_if_nonfinite(int(first_nonfinite), float(out.loss))
       if logs or last:
         loss, now = float(out.loss), time.perf_counter()
@@ -203,12 +237,16 @@ def _train_loop(job: Job, state, start: int, ckpt: checkpoints.Checkpoints,
         bar.set_postfix(loss=f'{loss:.4g}', refresh=False)
       if evaluates or last:
         results = reporter.evaluation(done, 'eval', len(job.dataset.eval),
-                                      evaluate_split(job, state, job.dataset.eval), final=last)
+                                      evaluate_split(job, distributed.local(state), job.dataset.eval),
+                                      final=last)
       if saves or last:
-        ckpt.save(done, state)
-      if done == cfg.kill_at_step:
+        ckpt.save(done, state, batches)
+      if preemption.reached(done):
+        if not (saves or last):
+          ckpt.save(done, state, batches)
         ckpt.wait()
-        os.kill(os.getpid(), signal.SIGKILL)
+        raise Preempted(f'stopped by SIGTERM after step {done}, saved in {ckpt.directory / str(done)}; '
+                        'run the same command again to resume from it')
   return state, results
 
 
@@ -231,9 +269,9 @@ def _summary(workdir: pathlib.Path, step: int, files: list[pathlib.Path]) -> Non
 
 def evaluate(config: config_dict.ConfigDict, workdir: str | pathlib.Path, split: str = 'eval') -> dict[str, Any]:
   """Evaluates the latest checkpoint on a split; writes ``evaluation_<split>.json`` and plots."""
-  job = setup(config)
-  rows = job.dataset.split(split)
   workdir = pathlib.Path(workdir)
+  job = setup(config, workdir, trains=False)
+  rows = job.dataset.split(split)
   state = restore(job, workdir)
   step = int(state.step)
   results = reporting.to_python(evaluate_split(job, state, rows))
@@ -275,7 +313,7 @@ def predict(config: config_dict.ConfigDict, workdir: str | pathlib.Path, *, inpu
     prediction key (``head/key`` for a MultiHead; ``key_i`` per element of a
     vector), with classes decoded to their strings.
   """
-  job = setup(config)
+  job = setup(config, workdir, trains=False)
   if input_path is None:
     features = job.dataset.split(split).features
   elif data.MASK in job.dataset.train.features:
@@ -284,11 +322,21 @@ def predict(config: config_dict.ConfigDict, workdir: str | pathlib.Path, *, inpu
     features = job.dataset.prepare(data.read_features(input_path, job.dataset.feature_names))
   workdir = pathlib.Path(workdir)
   state = restore(job, workdir)
-  decoded = job.head.decode_predictions(predict_features(job, state, features))
+  decoded = with_predicted_classes(job.head, job.head.decode_predictions(predict_features(job, state, features)),
+                                   job.config.data.label_separator)
   path = pathlib.Path(output) if output else workdir / PREDICTIONS_FILE
   rows = write_predictions(decoded, path, features.get(data.MASK))
   tqdm.tqdm.write(f'wrote {rows} predictions of step {int(state.step)} to {path}')
   return path
+
+
+def with_predicted_classes(head: fh.Head, decoded: dict, separator: str) -> dict:
+  """A multi-label head's predictions plus ``predicted_classes``: the classes with probability > 0.5, joined."""
+  if not isinstance(head, fh.MultiLabelHead):
+    return decoded
+  names = np.asarray(head.label_vocabulary or [str(i) for i in range(head.n_classes)], object)
+  chosen = np.asarray(decoded[fh.PredictionKeys.PROBABILITIES]) > 0.5
+  return {**decoded, 'predicted_classes': np.asarray([separator.join(names[row]) for row in chosen], object)}
 
 
 def write_predictions(decoded: Mapping, path: pathlib.Path, mask: np.ndarray | None = None) -> int:
