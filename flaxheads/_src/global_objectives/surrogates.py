@@ -99,7 +99,8 @@ def dual_value(raw: jax.Array, dual_rate_factor) -> jax.Array:
     >>> jax.grad(lambda l: 3. * dual_value(l, 0.1))(-2.)   # -0.1 * sign(-2) * 3
     Array(0.3, dtype=float32, weak_type=True)
   """
-  value = jnp.abs(raw)
-  frozen = jax.lax.stop_gradient(value)
-  # frozen + r * (frozen - value): the value is |raw| exactly, the gradient -r * d|raw|.
-  return frozen + dual_rate_factor * (frozen - value)
+  frozen = jax.lax.stop_gradient(jnp.abs(raw))
+  sign = jax.lax.stop_gradient(jnp.sign(raw))
+  # sign * raw == |raw| exactly, so the value is |raw| and the gradient -r * sign(raw)
+  # (JAX's own d|x|/dx is 1 at 0; the reference's, TF's, is sign(0) = 0).
+  return frozen + dual_rate_factor * (frozen - sign * raw)
