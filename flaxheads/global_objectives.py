@@ -20,6 +20,7 @@ Example:
   True
 """
 
+from flaxheads._src.global_objectives.head_training import WithGlobalObjective, with_global_objective
 from flaxheads._src.global_objectives.losses import (
     false_positive_rate_at_true_positive_rate_loss,
     precision_at_recall_loss,
@@ -27,6 +28,21 @@ from flaxheads._src.global_objectives.losses import (
     recall_at_precision_loss,
     roc_auc_loss,
     true_positive_rate_at_false_positive_rate_loss,
+)
+from flaxheads._src.global_objectives.modules import (
+    GlobalObjectiveLoss,
+    LabelPriorCounts,
+    NNXGlobalObjectiveLoss,
+)
+from flaxheads._src.global_objectives.objectives import (
+    ROCAUC,
+    FalsePositiveRateAtTruePositiveRate,
+    Objective,
+    PrecisionAtRecall,
+    PrecisionRecallAUC,
+    RecallAtPrecision,
+    TruePositiveRateAtFalsePositiveRate,
+    parse,
 )
 from flaxheads._src.global_objectives.priors import (
     LabelPriorsState,
@@ -44,11 +60,23 @@ from flaxheads._src.global_objectives.surrogates import (
 )
 
 __all__ = (
+    'FalsePositiveRateAtTruePositiveRate',
+    'GlobalObjectiveLoss',
+    'LabelPriorCounts',
     'LabelPriorsState',
+    'NNXGlobalObjectiveLoss',
+    'Objective',
+    'PrecisionAtRecall',
+    'PrecisionRecallAUC',
+    'ROCAUC',
+    'RecallAtPrecision',
+    'TruePositiveRateAtFalsePositiveRate',
+    'WithGlobalObjective',
     'dual_value',
     'false_positive_rate_at_true_positive_rate_loss',
     'false_positives_upper_bound',
     'init_label_priors',
+    'parse',
     'label_priors',
     'precision_at_recall_loss',
     'precision_recall_auc_loss',
@@ -60,4 +88,5 @@ __all__ = (
     'weighted_hinge',
     'weighted_sigmoid_cross_entropy',
     'weighted_surrogate',
+    'with_global_objective',
 )
