@@ -13,6 +13,7 @@ from jax.typing import ArrayLike
 
 from flaxheads._src import base, checks, losses
 from flaxheads._src import metrics as metrics_lib
+from flaxheads._src.global_objectives import objectives
 from flaxheads._src.keys import LossReduction, MetricKeys, PredictionKeys, SignatureKeys
 
 _K = PredictionKeys
@@ -42,6 +43,10 @@ class BinaryClassHead(base.SingleHead):
     auc_num_thresholds: thresholds of the bucketed AUCs. 200 reproduces
       Estimator; on skewed data (probabilities crowded near 0) it can be off by a
       percent, and ``100_000`` is close to exact at little extra cost.
+    global_objective: train on a global objective (a
+      ``flaxheads.global_objectives`` objective, or its string such as
+      ``"recall_at_precision(target_precision=0.9)"``) instead of the loss; see
+      ``global_objectives.with_global_objective``. Evaluation is unchanged.
 
   Example:
     >>> import jax, jax.numpy as jnp
@@ -63,6 +68,7 @@ class BinaryClassHead(base.SingleHead):
   loss_fn: Callable[..., ArrayLike] | None = None
   name: str | None = None
   auc_num_thresholds: int = 200
+  global_objective: Any = None  # a global_objectives.Objective or its config string
 
   def __post_init__(self):
     vocabulary = checks.vocabulary(
@@ -78,6 +84,8 @@ class BinaryClassHead(base.SingleHead):
       checks.loss_fn_args(self.loss_fn)
     base.weight_column(self.weight_column)
     metrics_lib.AUC.empty(num_thresholds=self.auc_num_thresholds)  # validates it
+    object.__setattr__(self, 'global_objective',
+                       objectives.for_head(self.global_objective, self.logits_dimension))
 
   @property
   def logits_dimension(self) -> int:

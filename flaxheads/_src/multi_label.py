@@ -13,6 +13,7 @@ from jax.typing import ArrayLike
 
 from flaxheads._src import base, binary_class, checks, losses
 from flaxheads._src import metrics as metrics_lib
+from flaxheads._src.global_objectives import objectives
 from flaxheads._src.keys import LossReduction, MetricKeys, PredictionKeys, SignatureKeys
 
 _K = PredictionKeys
@@ -46,6 +47,8 @@ class MultiLabelHead(base.SingleHead):
       reported per class.
     name: suffixes every metric key with ``/name``.
     auc_num_thresholds: thresholds of the bucketed AUCs (200 as Estimator).
+    global_objective: train on a global objective, per label (targets a float
+      or one per class; see ``BinaryClassHead``). Evaluation is unchanged.
 
   Example:
     >>> import jax.numpy as jnp
@@ -68,6 +71,7 @@ class MultiLabelHead(base.SingleHead):
   classes_for_class_based_metrics: Sequence[int | str] | None = None
   name: str | None = None
   auc_num_thresholds: int = 200
+  global_objective: Any = None  # a global_objectives.Objective or its config string
 
   def __post_init__(self):
     if not isinstance(self.n_classes, int) or self.n_classes < 2:
@@ -87,6 +91,8 @@ class MultiLabelHead(base.SingleHead):
     object.__setattr__(self, 'classes_for_class_based_metrics', self._class_ids_for_metrics())
     base.weight_column(self.weight_column)
     metrics_lib.AUC.empty(num_thresholds=self.auc_num_thresholds)  # validates it
+    object.__setattr__(self, 'global_objective',
+                       objectives.for_head(self.global_objective, self.logits_dimension))
 
   def _class_ids_for_metrics(self) -> tuple[int, ...]:
     classes = tuple(self.classes_for_class_based_metrics or ())

@@ -20,6 +20,7 @@ from flax import nnx, struct
 
 from flaxheads._src import base
 from flaxheads._src import metrics as metrics_lib
+from flaxheads._src.global_objectives import head_training
 from flaxheads._src.keys import LossReduction, ModeKeys
 
 Params = Any
@@ -214,7 +215,8 @@ def train_step(head: base.Head, state, features, labels, *, rng=None, axis_name:
 
   def loss_fn(params):
     logits, new_model_state, sown = _apply(state, params, model_state, features, train=True, rng=rng)
-    head_loss = head.loss(labels, logits, features, ModeKeys.TRAIN)
+    head_loss, new_model_state = head_training.train_loss(head, labels, logits, features, params,
+                                                          new_model_state, axis_name=axis_name)
     regularization = base.regularization_total(_regularization(params, regularization_fn, sown))
     # Summed over devices, the per-device objectives must count the regularization once.
     scale = 1 / _axis_size(_axes(axis_name)) if summed else 1
