@@ -30,6 +30,7 @@ import tqdm
 from ml_collections import config_dict
 
 import flaxheads as fh
+from flaxheads import global_objectives as go
 from flaxheads.job import checkpoints, data, heads, models, plots, reporting
 from flaxheads.job import config as config_lib
 from flaxheads.job.errors import JobError
@@ -65,7 +66,7 @@ def setup(config: config_dict.ConfigDict) -> Job:
   dataset = data.load(config.data, head)
   heads.check_labels(head, data.concat([dataset.train, dataset.eval]), f'data {dataset.source}')
   sequence = data.MASK in dataset.train.features
-  model = models.build(config.model, head.logits_dimension, sequence=sequence)
+  model = go.with_global_objective(models.build(config.model, head.logits_dimension, sequence=sequence), head)
   return Job(config, head, dataset, model, models.optimizer(config.optimizer), *_compiled_steps(head))
 
 
