@@ -18,7 +18,7 @@ def get_config():
       'thresholds': (0.3, 0.7),
       'global_objective': 'recall_at_precision(target_precision=0.9)',
   }
-  config.model = {'name': 'linear'}
+  config.model = {'name': 'linear', 'hidden_units': (), 'dropout': 0.0}
   config.optimizer = {'name': 'adam', 'learning_rate': 1e-2}
   config.train_steps = 300
   config.eval_every = 100
