@@ -93,6 +93,10 @@ def recall_at_precision_loss(labels, logits, target_precision, *, lambdas, label
                       surrogate_type=surrogate_type, terms=terms)
 
 
+def _precision_at_recall_terms(lam, r, priors):
+  return lam, 1., lam * priors * (r - 1.)
+
+
 def precision_at_recall_loss(labels, logits, target_recall, *, lambdas, label_priors, weights=1.,
                              dual_rate_factor: float = 0.1, surrogate_type: str = 'xent') -> tuple[jax.Array, Aux]:
   """Maximises precision subject to recall >= ``target_recall``.
@@ -100,12 +104,9 @@ def precision_at_recall_loss(labels, logits, target_recall, *, lambdas, label_pr
   Per element: ``w [l loss(+) + loss(-)] + l pi (r - 1) log2``; arguments as
   :func:`recall_at_precision_loss`, with ``target_recall`` the target.
   """
-  def terms(lam, r, priors):
-    return lam, 1., lam * priors * (r - 1.)
-
   return _constrained(labels, logits, target_recall, 'target_recall', lambdas=lambdas,
                       label_priors=label_priors, weights=weights, dual_rate_factor=dual_rate_factor,
-                      surrogate_type=surrogate_type, terms=terms)
+                      surrogate_type=surrogate_type, terms=_precision_at_recall_terms)
 
 
 def false_positive_rate_at_true_positive_rate_loss(
@@ -116,12 +117,9 @@ def false_positive_rate_at_true_positive_rate_loss(
   At a fixed true positive rate (recall), minimising false positives is
   maximising precision: this is :func:`precision_at_recall_loss`.
   """
-  def terms(lam, r, priors):
-    return lam, 1., lam * priors * (r - 1.)
-
   return _constrained(labels, logits, target_rate, 'target_rate', lambdas=lambdas,
                       label_priors=label_priors, weights=weights, dual_rate_factor=dual_rate_factor,
-                      surrogate_type=surrogate_type, terms=terms)
+                      surrogate_type=surrogate_type, terms=_precision_at_recall_terms)
 
 
 def true_positive_rate_at_false_positive_rate_loss(

@@ -51,9 +51,26 @@ def _target(value, name):
   return value
 
 
+class _Constrained(Objective):
+  """A loss with one target per label and one multiplier per label."""
+
+  _target_field: ClassVar[str]  # the target's field name
+  _loss_fn: ClassVar[Any]
+
+  def __post_init__(self):
+    field = self._target_field
+    object.__setattr__(self, field, _target(getattr(self, field), field))
+    self._check()
+
+  def loss(self, labels, logits, params, label_priors, weights=1.):
+    return self._loss_fn(labels, logits, jnp.asarray(getattr(self, self._target_field)), lambdas=params['lambdas'],
+                         label_priors=label_priors, weights=weights, dual_rate_factor=self.dual_rate_factor,
+                         surrogate_type=self.surrogate_type)
+
+
 @final
 @dataclasses.dataclass(frozen=True)
-class RecallAtPrecision(Objective):
+class RecallAtPrecision(_Constrained):
   """:func:`recall_at_precision_loss` at ``target_precision`` (a float, or one per label)."""
 
   target_precision: float | tuple[float, ...]
@@ -61,78 +78,50 @@ class RecallAtPrecision(Objective):
   dual_rate_factor: float = 0.1
   surrogate_type: str = 'xent'
   name: ClassVar[str] = 'recall_at_precision'
-
-  def __post_init__(self):
-    object.__setattr__(self, 'target_precision', _target(self.target_precision, 'target_precision'))
-    self._check()
-
-  def loss(self, labels, logits, params, label_priors, weights=1.):
-    return losses.recall_at_precision_loss(
-        labels, logits, jnp.asarray(self.target_precision), lambdas=params['lambdas'], label_priors=label_priors,
-        weights=weights, dual_rate_factor=self.dual_rate_factor, surrogate_type=self.surrogate_type)
+  _target_field: ClassVar[str] = 'target_precision'
+  _loss_fn: ClassVar[Any] = staticmethod(losses.recall_at_precision_loss)
 
 
 @final
 @dataclasses.dataclass(frozen=True)
-class PrecisionAtRecall(Objective):
-  """:func:`precision_at_recall_loss` at ``target_recall``."""
+class PrecisionAtRecall(_Constrained):
+  """:func:`precision_at_recall_loss` at ``target_recall`` (a float, or one per label)."""
 
   target_recall: float | tuple[float, ...]
   _: dataclasses.KW_ONLY
   dual_rate_factor: float = 0.1
   surrogate_type: str = 'xent'
   name: ClassVar[str] = 'precision_at_recall'
-
-  def __post_init__(self):
-    object.__setattr__(self, 'target_recall', _target(self.target_recall, 'target_recall'))
-    self._check()
-
-  def loss(self, labels, logits, params, label_priors, weights=1.):
-    return losses.precision_at_recall_loss(
-        labels, logits, jnp.asarray(self.target_recall), lambdas=params['lambdas'], label_priors=label_priors,
-        weights=weights, dual_rate_factor=self.dual_rate_factor, surrogate_type=self.surrogate_type)
+  _target_field: ClassVar[str] = 'target_recall'
+  _loss_fn: ClassVar[Any] = staticmethod(losses.precision_at_recall_loss)
 
 
 @final
 @dataclasses.dataclass(frozen=True)
-class FalsePositiveRateAtTruePositiveRate(Objective):
-  """:func:`false_positive_rate_at_true_positive_rate_loss` at ``target_rate``."""
+class FalsePositiveRateAtTruePositiveRate(_Constrained):
+  """:func:`false_positive_rate_at_true_positive_rate_loss` at ``target_rate`` (a float, or one per label)."""
 
   target_rate: float | tuple[float, ...]
   _: dataclasses.KW_ONLY
   dual_rate_factor: float = 0.1
   surrogate_type: str = 'xent'
   name: ClassVar[str] = 'false_positive_rate_at_true_positive_rate'
-
-  def __post_init__(self):
-    object.__setattr__(self, 'target_rate', _target(self.target_rate, 'target_rate'))
-    self._check()
-
-  def loss(self, labels, logits, params, label_priors, weights=1.):
-    return losses.false_positive_rate_at_true_positive_rate_loss(
-        labels, logits, jnp.asarray(self.target_rate), lambdas=params['lambdas'], label_priors=label_priors,
-        weights=weights, dual_rate_factor=self.dual_rate_factor, surrogate_type=self.surrogate_type)
+  _target_field: ClassVar[str] = 'target_rate'
+  _loss_fn: ClassVar[Any] = staticmethod(losses.false_positive_rate_at_true_positive_rate_loss)
 
 
 @final
 @dataclasses.dataclass(frozen=True)
-class TruePositiveRateAtFalsePositiveRate(Objective):
-  """:func:`true_positive_rate_at_false_positive_rate_loss` at ``target_rate``."""
+class TruePositiveRateAtFalsePositiveRate(_Constrained):
+  """:func:`true_positive_rate_at_false_positive_rate_loss` at ``target_rate`` (a float, or one per label)."""
 
   target_rate: float | tuple[float, ...]
   _: dataclasses.KW_ONLY
   dual_rate_factor: float = 0.1
   surrogate_type: str = 'xent'
   name: ClassVar[str] = 'true_positive_rate_at_false_positive_rate'
-
-  def __post_init__(self):
-    object.__setattr__(self, 'target_rate', _target(self.target_rate, 'target_rate'))
-    self._check()
-
-  def loss(self, labels, logits, params, label_priors, weights=1.):
-    return losses.true_positive_rate_at_false_positive_rate_loss(
-        labels, logits, jnp.asarray(self.target_rate), lambdas=params['lambdas'], label_priors=label_priors,
-        weights=weights, dual_rate_factor=self.dual_rate_factor, surrogate_type=self.surrogate_type)
+  _target_field: ClassVar[str] = 'target_rate'
+  _loss_fn: ClassVar[Any] = staticmethod(losses.true_positive_rate_at_false_positive_rate_loss)
 
 
 @final
