@@ -100,6 +100,9 @@ def test_bad_configuration():
   state = fh.TrainState.create(apply_fn=Linear(1).apply, variables=variables, tx=optax.sgd(0.1))
   with pytest.raises(ValueError, match='build the model with global_objectives.with_global_objective'):
     head.train_step(state, x, y[:, 0])
+  multi = fh.MultiHead([fh.BinaryClassHead(name='a', global_objective=go.ROCAUC()), fh.BinaryClassHead(name='b')])
+  with pytest.raises(ValueError, match='BinaryClassHead inside MultiHead has a global objective'):
+    multi.train_step(state, x, {'a': y[:, 0], 'b': y[:, 0]})
 
 
 SHARDED = textwrap.dedent('''

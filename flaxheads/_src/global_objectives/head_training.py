@@ -101,6 +101,16 @@ def _weights(head, features) -> jax.Array | float:
   return jnp.reshape(jnp.asarray(weights, jnp.float32), (-1,))
 
 
+def _no_nested_objective(head) -> None:
+  """Raises if a composite head (``MultiHead``, ``SequentialHeadWrapper``) holds a head with an objective."""
+  inner = list(getattr(head, 'heads', ())) + [h for h in [getattr(head, 'static_head', None)] if h is not None]
+  for sub in inner:
+    if objective_of(sub) is not None:
+      raise ValueError(f'{type(sub).__name__} inside {type(head).__name__} has a global objective; global '
+                       'objectives train only on a BinaryClassHead or MultiLabelHead used on its own.')
+    _no_nested_objective(sub)
+
+
 def train_loss(head, labels, logits, features, params, model_state: Mapping[str, Any], *,
                axis_name=None) -> tuple[jax.Array, dict[str, Any]]:
   """The training loss and the model state after it: the train step's loss hook.
@@ -112,6 +122,7 @@ def train_loss(head, labels, logits, features, params, model_state: Mapping[str,
   """
   objective = objective_of(head)
   if objective is None:
+    _no_nested_objective(head)
     return head.loss(labels, logits, features, ModeKeys.TRAIN), dict(model_state)
   if SCOPE not in params or SCOPE not in model_state.get(COUNTS_COLLECTION, {}):
     raise ValueError(f'{type(head).__name__} has a global objective, but the train state has no '
