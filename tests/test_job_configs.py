@@ -25,6 +25,7 @@ COLUMNS = {  # some columns of each config's predictions.csv
     'poisson_regression': ['row', 'predictions', 'logits'],
     'logistic_regression': ['row', 'predictions', 'logits'],
     'sequential': ['row', 'step', 'logits_0', 'probabilities_9', 'class_ids', 'classes'],
+    'global_objectives': ['row', 'logits', 'logistic', 'probabilities_1', 'class_ids', 'classes'],
 }
 
 

@@ -13,6 +13,7 @@ from jax.typing import ArrayLike
 
 from flaxheads._src import checks, losses, single_head
 from flaxheads._src import metrics as metrics_lib
+from flaxheads._src.global_objectives import objectives
 from flaxheads._src.keys import MetricKeys, PredictionKeys, SignatureKeys
 
 _K = PredictionKeys
@@ -37,6 +38,10 @@ class BinaryClassHead(single_head.SingleHead):
     auc_num_thresholds: thresholds of the bucketed AUCs. 200 reproduces
       Estimator; on skewed data (probabilities crowded near 0) it can be off by a
       percent, and ``100_000`` is close to exact at little extra cost.
+    global_objective: train on a global objective (a
+      ``flaxheads.global_objectives`` objective, or its string such as
+      ``"recall_at_precision(target_precision=0.9)"``) instead of the loss; see
+      ``global_objectives.with_global_objective``. Evaluation is unchanged.
     weight_column, loss_reduction, loss_fn, name: see :class:`SingleHead`.
 
   Example:
@@ -55,6 +60,7 @@ class BinaryClassHead(single_head.SingleHead):
   thresholds: Sequence[float] | None = None
   label_vocabulary: Sequence[str] | None = None
   auc_num_thresholds: int = 200
+  global_objective: Any = None  # a global_objectives.Objective or its config string
 
   label_dtype: ClassVar[Any] = jnp.float32
   label_width: ClassVar[int] = 1
@@ -70,6 +76,7 @@ class BinaryClassHead(single_head.SingleHead):
             length_message='label_vocabulary of BinaryClassHead must have exactly 2 entries, '
             'negative class first. Given {length}: {vocabulary}.'),
         'thresholds': checks.thresholds(self.thresholds, message='thresholds not in (0, 1): {thresholds}.'),
+        'global_objective': objectives.for_head(self.global_objective, self.logits_dimension),
     }
 
   def encode_labels(self, labels: Any) -> np.ndarray:

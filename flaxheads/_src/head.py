@@ -38,6 +38,10 @@ class Head(abc.ABC):
   ids and back.
   """
 
+  # What the train step minimises instead of the head's loss: a global objective
+  # (``flaxheads.global_objectives``; BinaryClassHead and MultiLabelHead take one), or None.
+  global_objective: Any = None
+
   @property
   @abc.abstractmethod
   def name(self) -> str | None:

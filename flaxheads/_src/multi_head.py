@@ -19,6 +19,8 @@ from flaxheads._src.keys import LossReduction, MetricKeys, SignatureKeys, summar
 from flaxheads._src.loss_terms import CombinedLossTerms, RegularizationLosses, regularization_total
 
 PredictionKey = tuple[str, str]  # (head name, prediction key)
+NESTED_OBJECTIVE = ('{head} inside {wrapper} has a global objective; global objectives train only on a '
+                     'BinaryClassHead or MultiLabelHead used on its own.')
 
 
 @dataclasses.dataclass(frozen=True)
@@ -93,6 +95,8 @@ class MultiHead(Head):
         raise TypeError(f'heads must be flaxheads heads, got {type(head).__name__}.')
       if head.name is None:
         raise ValueError(f'All given heads must have name specified. Given: {head}')
+      if head.global_objective is not None:
+        raise ValueError(NESTED_OBJECTIVE.format(head=type(head).__name__, wrapper='MultiHead'))
     names = [h.name for h in self.heads]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:

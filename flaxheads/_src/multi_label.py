@@ -13,6 +13,7 @@ from jax.typing import ArrayLike
 
 from flaxheads._src import binary_class, checks, losses, single_head
 from flaxheads._src import metrics as metrics_lib
+from flaxheads._src.global_objectives import objectives
 from flaxheads._src.keys import MetricKeys, PredictionKeys, SignatureKeys
 
 _K = PredictionKeys
@@ -42,6 +43,8 @@ class MultiLabelHead(single_head.SingleHead):
       which ``probability_mean``, ``auc`` and ``auc_precision_recall`` are also
       reported per class.
     auc_num_thresholds: thresholds of the bucketed AUCs (200 as Estimator).
+    global_objective: train on a global objective, per label (targets a float
+      or one per class; see ``BinaryClassHead``). Evaluation is unchanged.
     weight_column, loss_reduction, loss_fn, name: see :class:`SingleHead`.
 
   Example:
@@ -61,6 +64,7 @@ class MultiLabelHead(single_head.SingleHead):
   label_vocabulary: Sequence[str] | None = None
   classes_for_class_based_metrics: Sequence[int | str] | None = None
   auc_num_thresholds: int = 200
+  global_objective: Any = None  # a global_objectives.Objective or its config string
 
   label_dtype: ClassVar[Any] = jnp.float32
   prediction_keys: ClassVar[tuple[str, ...]] = _ALL_KEYS
@@ -78,6 +82,7 @@ class MultiLabelHead(single_head.SingleHead):
             type_message='label_vocabulary must be a list or tuple. Given type: {type}',
             length_message='Length of label_vocabulary must be n_classes ({n_classes}). Given: {length}'),
         'classes_for_class_based_metrics': self._class_ids_for_metrics(),
+        'global_objective': objectives.for_head(self.global_objective, self.logits_dimension),
     }
 
   def _class_ids_for_metrics(self) -> tuple[int, ...]:

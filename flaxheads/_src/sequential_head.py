@@ -17,7 +17,7 @@ from flaxheads._src import metrics as metrics_lib
 from flaxheads._src.head import Features, Head
 from flaxheads._src.keys import LossReduction, SignatureKeys
 from flaxheads._src.loss_terms import LossTerms, RegularizationLosses
-from flaxheads._src.multi_head import MultiHead
+from flaxheads._src.multi_head import NESTED_OBJECTIVE, MultiHead
 from flaxheads._src.single_head import SingleHead
 
 
@@ -78,6 +78,9 @@ class SequentialHeadWrapper(Head):
                        '`SequentialHeadWrapper`.')
     if not isinstance(self.static_head, SingleHead):
       raise TypeError(f'static_head must be a single flaxheads head, got {type(self.static_head).__name__}.')
+    if self.static_head.global_objective is not None:
+      raise ValueError(NESTED_OBJECTIVE.format(head=type(self.static_head).__name__,
+                                                wrapper='SequentialHeadWrapper'))
 
   @property
   def name(self) -> str | None:

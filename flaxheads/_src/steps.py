@@ -29,6 +29,7 @@ import optax
 from flaxheads._src.metric_state import MetricState
 from flaxheads._src import metrics as metrics_lib
 from flaxheads._src import train_state as train_state_lib
+from flaxheads._src.global_objectives import head_training
 from flaxheads._src.loss_terms import regularization_total
 
 RegularizationFn = Callable[[Any], Any]
@@ -93,7 +94,11 @@ def loss_and_grads(head, state, features, labels, *, rng=None, axis_name: AxisNa
   def objective(params):
     logits, new_collections, sown = train_state_lib.apply_model(
         state, params, collections, features, train=True, rng=rng)
-    terms = head.loss_terms(labels, logits, features)
+    if head.global_objective is None:
+      terms = head.loss_terms(labels, logits, features)
+    else:  # the objective's multipliers are in params, its label-prior counts in the collections
+      terms, new_collections = head_training.objective_terms(
+          head, labels, logits, features, params, new_collections, axis_name=axis_name)
     regularization = regularization_total(regularization_losses(params, regularization_fn, sown))
     if axis_name is None:
       head_loss = terms.value()

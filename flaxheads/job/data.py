@@ -155,6 +155,11 @@ def _attributes(digit: np.ndarray) -> np.ndarray:
                    np.isin(digit, (0, 6, 8, 9))], axis=-1).astype(np.int32)
 
 
+def _digits_zero() -> Table:
+  """Digits: 1 for a 0, else 0 (a skewed binary task: about 10% positives)."""
+  return _digits_table(lambda d: (d.target == 0).astype(np.int32))
+
+
 def _digits_attributes() -> Table:
   """Multi-hot attributes of the digit: even, large (>= 5), prime, has a loop."""
   return _digits_table(lambda d: _attributes(d.target))
@@ -197,6 +202,7 @@ BUNDLED: dict[str, Callable[[], Table]] = {
     'diabetes_unit': _diabetes_unit,
     'breast_cancer': _breast_cancer,
     'digits': _digits,
+    'digits_zero': _digits_zero,
     'digits_attributes': _digits_attributes,
     'digits_tasks': _digits_tasks,
     'digits_ink': _digits_ink,

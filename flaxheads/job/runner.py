@@ -28,6 +28,7 @@ import tqdm
 from ml_collections import config_dict
 
 import flaxheads as fh
+from flaxheads import global_objectives as go
 from flaxheads.job import checkpoints, data, distributed, heads, models, plots, reporting, statistics
 from flaxheads.job import streaming
 from flaxheads.job import config as config_lib
@@ -79,7 +80,7 @@ def setup(config: config_dict.ConfigDict, workdir: str | pathlib.Path | None = N
     heads.check_rows(head, data.concat([dataset.train, dataset.eval]), f'data {dataset.source}',
                      dataset.locate)
   sequence = data.MASK in dataset.train.features
-  model = models.build(config.model, head.logits_dimension, sequence=sequence)
+  model = go.with_global_objective(models.build(config.model, head.logits_dimension, sequence=sequence), head)
   return Job(config, head, dataset, model, models.optimizer(config.optimizer), *_compiled_steps(head))
 
 
