@@ -18,7 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike
 
-from flaxheads._src import checks
+from flaxheads._src import checks, gradients
 from flaxheads._src import metrics as metrics_lib
 from flaxheads._src.keys import LossReduction, MetricKeys, ModeKeys, SignatureKeys, summary_key
 
@@ -360,6 +360,12 @@ class SingleHead(Head):
     checks.mode(mode)
     return checks.call(self, '_loss', self._host_labels(labels), logits, host_features(features),
                        regularization_losses)
+
+  def gradient_and_hessian(self, labels: Any, logits: ArrayLike,
+                           features: Features = None) -> tuple[jax.Array, jax.Array]:
+    """Gradient and exact Hessian diagonal of the summed weighted loss: see
+    :func:`flaxheads._src.gradients.gradient_and_hessian`."""
+    return gradients.gradient_and_hessian(self, labels, logits, features)
 
   def _loss(self, labels, logits, features, regularization_losses) -> jax.Array:
     batch = self._batch(labels, logits, features)
