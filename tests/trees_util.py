@@ -36,21 +36,27 @@ def xgboost_trees(booster):
   return re.sub(r'leaf=[-0-9.e+]+', 'leaf=?', dump), np.array(leaves)
 
 
-def lightgbm_trees(booster):
-  """(the splits: feature, threshold, decision type, in order; all leaf values) of a LightGBM booster."""
-  splits, leaves = [], []
+def lightgbm_trees(booster, x):
+  """(the split features in order and the leaf of every row of ``x`` in every tree; all leaf values).
+
+  Two LightGBM trees are the same when they split on the same features and send
+  every row to the same leaf: thresholds of equal gain (between the same two
+  data values) may differ by rounding.
+  """
+  features, leaves = [], []
 
   def walk(node):
     if 'leaf_value' in node:
       leaves.append(node['leaf_value'])
       return
-    splits.append((node['split_feature'], node['threshold'], node['decision_type']))
+    features.append(node['split_feature'])
     walk(node['left_child'])
     walk(node['right_child'])
 
   for tree in booster.dump_model()['tree_info']:
     walk(tree['tree_structure'])
-  return json.dumps(splits), np.array(leaves)
+  rows = booster.predict(x, pred_leaf=True)
+  return json.dumps([features, np.asarray(rows).tolist()]), np.array(leaves)
 
 
 def assert_same_trees(a, b, *, rtol=1e-4, atol=1e-6):
