@@ -66,5 +66,6 @@ def dask_evaluate(head: Any, client: Any, booster: Any, x: Any, labels: Any,
   blocks = [c.to_delayed().ravel() for c in columns]
   parts = [dask.delayed(partition_state)(head, m, y, w[0] if w else None)
            for m, y, *w in zip(*blocks)]
-  state = merge(client.compute(parts, sync=True))
+  merged = merge(client.compute(parts, sync=True))
+  state = {k: merged[k] for k in head.metrics()}  # Estimator's key order (pytrees come back sorted)
   return {k: float(v) for k, v in fh.metrics.results(state).items()}
