@@ -21,7 +21,7 @@ import sys
 from collections.abc import Sequence
 
 from flaxheads.job import config as config_lib
-from flaxheads.job import runner
+from flaxheads.job import runner, trees
 from flaxheads.job.errors import JobError
 
 _OVERRIDE = '--config.'
@@ -77,12 +77,13 @@ def main(argv: Sequence[str] | None = None) -> int:
   try:
     config = config_lib.load(args.config, overrides)
     workdir = pathlib.Path(args.workdir) if args.workdir else default_workdir(args.config)
+    job = trees if trees.is_trees(config) else runner
     if args.command == 'train':
-      runner.train(config, workdir)
+      job.train(config, workdir)
     elif args.command == 'evaluate':
-      runner.evaluate(config, workdir, args.split)
+      job.evaluate(config, workdir, args.split)
     else:
-      runner.predict(config, workdir, input_path=args.input, output=args.output, split=args.split)
+      job.predict(config, workdir, input_path=args.input, output=args.output, split=args.split)
   except JobError as e:
     print(f'flaxheads: error: {e}', file=sys.stderr)
     return 1
