@@ -157,3 +157,21 @@ def test_objective_pickles_and_serves_copies():
   eg, eh = jax.jit(head.gradient_and_hessian)(y, z)
   np.testing.assert_allclose(g, eg, rtol=1e-6)
   np.testing.assert_allclose(h, eh, rtol=1e-6)
+
+
+@pytest.mark.parametrize('head', [fh.MultiClassHead(4, weight_column='w'), fh.MultiLabelHead(4, weight_column='w')],
+                         ids=['multi_class', 'multi_label'])
+def test_closed_form_hessians_equal_autodiff(head):
+  from flaxheads._src.boosted_trees import objective as objective_lib
+  rng = np.random.default_rng(3)
+  z = rng.normal(size=(30, 4)).astype(np.float32) * 3
+  if isinstance(head, fh.MultiClassHead):
+    y = rng.integers(0, 4, 30)
+  else:
+    y = rng.integers(0, 2, (30, 4)).astype(np.float32)
+  w = rng.uniform(0.5, 2, 30).astype(np.float32)
+  assert objective_lib.closed_form_hessian(head, z, w) is not None
+  g, h = objective_lib.compiled_gradient(head, True)(y, z, w)
+  eg, eh = jax.jit(head.gradient_and_hessian)(y, z, {'w': w})
+  np.testing.assert_allclose(g, eg, rtol=1e-6, atol=1e-7)
+  np.testing.assert_allclose(h, eh, rtol=1e-5, atol=1e-7)

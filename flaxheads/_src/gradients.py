@@ -53,16 +53,30 @@ def gradient_and_hessian(head: Any, labels: Any, logits: ArrayLike,
     >>> g.tolist(), h.tolist()  # w * (sigmoid(z) - y), w * p * (1 - p)
     ([[-0.5], [1.0]], [[0.25], [0.5]])
   """
-  logits = jnp.asarray(logits, jnp.float32)
+  logits = _checked_logits(head, logits)
   width = head.logits_dimension
-  if logits.ndim != 2 or logits.shape[-1] != width:
-    raise ValueError(f'logits must have shape [batch, logits_dimension] = [batch, {width}], got '
-                     f'shape {logits.shape}.')
-  summed = dataclasses.replace(head, loss_reduction=LossReduction.SUM)
-  gradient_fn = jax.grad(lambda z: summed.loss(labels, z, features))
-  gradient, hessian_vector_product = jax.linearize(gradient_fn, logits)
+  gradient, hessian_vector_product = jax.linearize(_gradient_fn(head, labels, features), logits)
   columns = []
   for k in range(width):
     tangent = jnp.zeros_like(logits).at[:, k].set(1.)
     columns.append(hessian_vector_product(tangent)[:, k])
   return gradient, jnp.stack(columns, axis=-1)
+
+
+def gradient(head: Any, labels: Any, logits: ArrayLike, features: Any = None) -> jax.Array:
+  """The gradient alone of ``sum_i w_i * l_i`` w.r.t. ``logits``: one reverse pass."""
+  return _gradient_fn(head, labels, features)(_checked_logits(head, logits))
+
+
+def _gradient_fn(head, labels, features):
+  summed = dataclasses.replace(head, loss_reduction=LossReduction.SUM)
+  return jax.grad(lambda z: summed.loss(labels, z, features))
+
+
+def _checked_logits(head, logits):
+  logits = jnp.asarray(logits, jnp.float32)
+  width = head.logits_dimension
+  if logits.ndim != 2 or logits.shape[-1] != width:
+    raise ValueError(f'logits must have shape [batch, logits_dimension] = [batch, {width}], got '
+                     f'shape {logits.shape}.')
+  return logits
