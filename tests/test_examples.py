@@ -22,6 +22,7 @@ def run_example(name):
     ('multi_task.py', 'auc/click', 0.9),
     ('train_linen.py', 'accuracy', 0.9),
     ('train_nnx.py', 'accuracy', 0.9),
+    ('boosted_trees.py', 'lightgbm_accuracy', 0.85),
 ])
 def test_example_learns(name, key, minimum):
   assert run_example(name)[key] > minimum

@@ -8,13 +8,24 @@ import jax
 import jax.numpy as jnp
 
 
+@jax.custom_jvp
 def sigmoid_cross_entropy(labels: jax.Array, logits: jax.Array) -> jax.Array:
   """TF's stable ``max(x, 0) - x * z + log1p(exp(-|x|))``, element-wise.
 
   Mathematically ``optax.losses.sigmoid_binary_cross_entropy``; this form rounds
   as TensorFlow does, so losses match Estimator's to the last float32 digit.
+  Its derivatives are the smooth ``sigmoid(x) - z`` (and ``-x`` for the labels),
+  also at ``x = 0``, where ``max`` and ``abs`` would give autodiff a kink.
   """
   return jnp.maximum(logits, 0) - logits * labels + jnp.log1p(jnp.exp(-jnp.abs(logits)))
+
+
+@sigmoid_cross_entropy.defjvp
+def _sigmoid_cross_entropy_jvp(primals, tangents):
+  labels, logits = primals
+  labels_dot, logits_dot = tangents
+  loss = sigmoid_cross_entropy(labels, logits)
+  return loss, (jax.nn.sigmoid(logits) - labels) * logits_dot - logits * labels_dot
 
 
 def log_poisson_loss(labels: jax.Array, log_rate: jax.Array, *, compute_full_loss: bool) -> jax.Array:

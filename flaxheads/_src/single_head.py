@@ -21,7 +21,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike
 
-from flaxheads._src import checks, eager
+from flaxheads._src import checks, eager, gradients
 from flaxheads._src.metric_state import MetricState
 from flaxheads._src import metrics as metrics_lib
 from flaxheads._src.head import Features, Head
@@ -154,6 +154,14 @@ class SingleHead(Head):
     """
     batch = self.batch(labels, logits, features, mask=mask)
     return weighted_terms(batch.unweighted_loss, batch.weights, batch.mask, self.loss_reduction)
+
+  def gradient_and_hessian(self, labels: Any, logits: ArrayLike,
+                           features: Features = None) -> tuple[jax.Array, jax.Array]:
+    """The gradient and exact Hessian diagonal of ``sum_i w_i * l_i`` w.r.t. ``[batch, k]`` logits.
+
+    What gradient boosting grows trees on; see :mod:`flaxheads.boosted_trees`.
+    """
+    return gradients.gradient_and_hessian(self, labels, logits, features)
 
   @eager.compiled_when_eager(per_row_outputs=True, static=('keys',))
   def predictions(self, logits: ArrayLike, keys: Sequence[str] | None = None) -> dict[str, jax.Array]:

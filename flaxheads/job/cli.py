@@ -23,7 +23,7 @@ from collections.abc import Sequence
 
 import flaxheads as fh
 from flaxheads.job import config as config_lib
-from flaxheads.job import distributed, runner
+from flaxheads.job import distributed, runner, trees
 from flaxheads.job import export as export_job
 from flaxheads.job.errors import JobError
 
@@ -95,15 +95,16 @@ def main(argv: Sequence[str] | None = None) -> int:
   try:
     config = config_lib.load(args.config, overrides)
     workdir = pathlib.Path(args.workdir) if args.workdir else default_workdir(args.config)
+    job = trees if trees.is_trees(config) else runner
     if args.command == 'train':
       distributed.initialize(args.coordinator_address, args.num_processes, args.process_id)
-      runner.train(config, workdir)
+      job.train(config, workdir)
     elif args.command == 'evaluate':
-      runner.evaluate(config, workdir, args.split)
+      job.evaluate(config, workdir, args.split)
     elif args.command == 'export':
       export_job.export(config, workdir, args.export_dir, platforms=tuple(args.platforms.split(',')))
     else:
-      runner.predict(config, workdir, input_path=args.input, output=args.output, split=args.split)
+      job.predict(config, workdir, input_path=args.input, output=args.output, split=args.split)
   except runner.Preempted as e:
     print(f'flaxheads: {e}', file=sys.stderr)
     return 143  # 128 + SIGTERM, as if it had not been caught

@@ -1,0 +1,1 @@
+"""Heads as the objective and the metrics of gradient boosted trees (XGBoost, LightGBM, dask)."""
