@@ -95,7 +95,7 @@ def test_sklearn_wrappers():
   trees_util.assert_same_trees(trees_util.lightgbm_trees(model.booster_, x), trees_util.lightgbm_trees(native, x),
                                rtol=0, atol=0)
   margins = bt.margins(head, model, x)
-  auc = float(head.update_metrics(head.metrics(), {'w': w}, margins, y)['auc'].result())
+  auc = float(head.update_metrics(head.metrics(), {'w': w}, margins, y)['auc'].compute())
   np.testing.assert_allclose(model.evals_result_['training']['auc'][-1], auc, rtol=1e-6)
 
 

@@ -143,7 +143,7 @@ def test_sklearn_wrappers():
   trees_util.assert_same_trees(trees_util.xgboost_trees(model.get_booster()),
                                trees_util.xgboost_trees(native), rtol=0, atol=0)
   margins = bt.margins(head, model, x)
-  auc = head.update_metrics(head.metrics(), {'w': w}, margins, y)['auc'].result()
+  auc = head.update_metrics(head.metrics(), {'w': w}, margins, y)["auc"].compute()
   np.testing.assert_allclose(model.evals_result()['validation_0']['auc'][-1], auc, rtol=1e-6)
 
 

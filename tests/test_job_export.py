@@ -28,7 +28,8 @@ from flaxheads.job import config as config_lib
 from flaxheads.job import checkpoints, data, runner
 
 HERE = pathlib.Path(__file__).parent
-CONFIGS = sorted(p.stem for p in config_lib.CONFIG_DIR.glob('*.py'))
+# Boosted-tree configs keep their booster in the library's own format (see the README).
+CONFIGS = sorted(p.stem for p in config_lib.CONFIG_DIR.glob('*.py') if not p.stem.startswith('boosted_trees'))
 SMALL = ['--config.train_steps=1', '--config.batch_size=8', '--config.eval_every=0',
          '--config.checkpoint_every=100', '--config.progress_bar=false', '--config.plots=false',
          '--config.model.hidden_units=(8,)']
@@ -98,7 +99,7 @@ def checkpoint(name, args, workdir):
     assert run_cli('train', *args, '--workdir', str(workdir))[0] == 0
   else:
     ckpt = checkpoints.Checkpoints(workdir)
-    ckpt.save(1, runner.init_state(job))
+    ckpt.save(1, runner.init_state(job), job.dataset.train_batches(config.batch_size, config.seed))
     ckpt.close()
   return config, job
 
@@ -150,7 +151,7 @@ def exported(tmp_path_factory):
 
 
 def test_every_config_exports():
-  assert set(GOLDEN) | {'csv_file', 'sequential'} == set(CONFIGS)
+  assert set(GOLDEN) | {'csv_file', 'sequential', 'global_objectives'} == set(CONFIGS)
 
 
 @pytest.mark.parametrize('name', CONFIGS)

@@ -16,7 +16,7 @@ import jax
 import numpy as np
 from jax.typing import ArrayLike
 
-from flaxheads._src import checks, steps
+from flaxheads._src import checks, eager, steps
 from flaxheads._src.metric_state import MetricState
 from flaxheads._src import metrics as metrics_lib
 from flaxheads._src.keys import ModeKeys
@@ -61,6 +61,7 @@ class Head(abc.ABC):
     where it is false: their labels, logits and weights are never read.
     """
 
+  @eager.compiled_when_eager(static=('mode',))
   def loss(self, labels: Any, logits: Any, features: Features = None,
            mode: str | ModeKeys = ModeKeys.TRAIN,
            regularization_losses: RegularizationLosses = None, *,

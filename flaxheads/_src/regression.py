@@ -49,7 +49,8 @@ def _float_labels(labels: Any, logits_shape: tuple[int, ...], label_dimension: i
   return checks.dense_labels(labels, logits_shape, label_dimension).astype(jnp.float32)
 
 
-def _numeric_labels(head: single_head.SingleHead, labels: Any) -> np.ndarray:
+def _encode_labels(head: single_head.SingleHead, labels: Any) -> np.ndarray:
+  """Host side: labels as a float32 numpy array."""
   if checks.is_string_array(labels):
     raise TypeError(f'{type(head).__name__} labels must be numeric, got strings.')
   return np.asarray(labels, np.float32)
@@ -67,11 +68,15 @@ def _regression_metrics(key: Callable[[str], str], batch: single_head.Batch, inv
   }
 
 
-def _regression_signature(predictions: dict[str, jax.Array]) -> dict[str, dict[str, jax.Array]]:
+def _regression_signature(head: single_head.SingleHead,
+                          predictions: dict[str, jax.Array]) -> dict[str, dict[str, jax.Array]]:
+  del head  # every regression head exports the same signature
   return {SignatureKeys.REGRESS: {'value': predictions[PredictionKeys.PREDICTIONS]}}
 
 
-def _as_numpy(predictions: Mapping[str, ArrayLike]) -> dict[str, np.ndarray]:
+def _decode_predictions(head: single_head.SingleHead, predictions: Mapping[str, ArrayLike]) -> dict[str, np.ndarray]:
+  """Host side: the predictions as numpy arrays (regression has no string keys)."""
+  del head
   return {k: np.asarray(v) for k, v in predictions.items()}
 
 
@@ -115,13 +120,8 @@ class RegressionHead(single_head.SingleHead):
   logits_dimension = label_width = property(lambda self: self.label_dimension)
   prediction_keys = property(lambda self: _prediction_keys(self.inverse_link_fn))
 
-  def encode_labels(self, labels: Any) -> np.ndarray:
-    """Host side: labels as a float32 numpy array."""
-    return _numeric_labels(self, labels)
-
-  def decode_predictions(self, predictions: Mapping[str, ArrayLike]) -> dict[str, np.ndarray]:
-    """Host side: the predictions as numpy arrays (regression has no string keys)."""
-    return _as_numpy(predictions)
+  encode_labels = _encode_labels
+  decode_predictions = _decode_predictions
 
   def _dense_labels(self, labels, logits_shape):
     return _float_labels(labels, logits_shape, self.label_dimension)
@@ -135,8 +135,7 @@ class RegressionHead(single_head.SingleHead):
   def _all_predictions(self, logits):
     return _predictions(logits, self.inverse_link_fn)
 
-  def _signatures(self, predictions):
-    return _regression_signature(predictions)
+  _signatures = _regression_signature
 
   def _batch_metrics(self, batch, regularization_losses):
     return _regression_metrics(self._key, batch, self.inverse_link_fn, self._regularization_metric(regularization_losses))
@@ -177,13 +176,8 @@ class PoissonRegressionHead(single_head.SingleHead):
   logits_dimension = label_width = property(lambda self: self.label_dimension)
   prediction_keys: ClassVar[tuple[str, ...]] = _prediction_keys(jnp.exp)
 
-  def encode_labels(self, labels: Any) -> np.ndarray:
-    """Host side: labels as a float32 numpy array."""
-    return _numeric_labels(self, labels)
-
-  def decode_predictions(self, predictions: Mapping[str, ArrayLike]) -> dict[str, np.ndarray]:
-    """Host side: the predictions as numpy arrays (regression has no string keys)."""
-    return _as_numpy(predictions)
+  encode_labels = _encode_labels
+  decode_predictions = _decode_predictions
 
   def _dense_labels(self, labels, logits_shape):
     return _float_labels(labels, logits_shape, self.label_dimension)
@@ -199,8 +193,7 @@ class PoissonRegressionHead(single_head.SingleHead):
   def _all_predictions(self, logits):
     return _predictions(logits, jnp.exp)
 
-  def _signatures(self, predictions):
-    return _regression_signature(predictions)
+  _signatures = _regression_signature
 
   def _batch_metrics(self, batch, regularization_losses):
     return _regression_metrics(self._key, batch, jnp.exp, self._regularization_metric(regularization_losses))
@@ -235,13 +228,8 @@ class LogisticRegressionHead(single_head.SingleHead):
   def _validated_fields(self) -> dict[str, Any]:
     return {}
 
-  def encode_labels(self, labels: Any) -> np.ndarray:
-    """Host side: labels as a float32 numpy array."""
-    return _numeric_labels(self, labels)
-
-  def decode_predictions(self, predictions: Mapping[str, ArrayLike]) -> dict[str, np.ndarray]:
-    """Host side: the predictions as numpy arrays (regression has no string keys)."""
-    return _as_numpy(predictions)
+  encode_labels = _encode_labels
+  decode_predictions = _decode_predictions
 
   def _dense_labels(self, labels, logits_shape):
     return _float_labels(labels, logits_shape, 1)
@@ -255,8 +243,7 @@ class LogisticRegressionHead(single_head.SingleHead):
   def _all_predictions(self, logits):
     return _predictions(logits, jax.nn.sigmoid)
 
-  def _signatures(self, predictions):
-    return _regression_signature(predictions)
+  _signatures = _regression_signature
 
   def _batch_metrics(self, batch, regularization_losses):
     return _regression_metrics(self._key, batch, jax.nn.sigmoid, self._regularization_metric(regularization_losses))

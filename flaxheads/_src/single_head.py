@@ -186,7 +186,7 @@ class SingleHead(Head):
 
   def metrics(self, regularization_losses: RegularizationLosses = None) -> MetricState:
     """The initial (empty) metric state; ``regularization_loss`` is kept only if given."""
-    shapes = MetricState(_metric_shapes(self, regularization_losses is not None))
+    shapes = MetricState(self._metric_shapes(regularization_losses is not None))
     return jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), shapes)
 
   @eager.compiled_when_eager()
@@ -200,6 +200,24 @@ class SingleHead(Head):
     batch = self.batch(labels, logits, features, mask=mask)
     return MetricState(eval_metrics).merge(self._batch_metrics(batch, regularization_losses))
 
+  @functools.lru_cache(maxsize=256)  # heads are hashable; traced once per head
+  def _metric_shapes(self, with_regularization: bool) -> dict[str, Any]:
+    """The shapes of the metric state, in Estimator's key order."""
+    logits = jax.ShapeDtypeStruct((1, self.logits_dimension), jnp.float32)
+    labels = jax.ShapeDtypeStruct((1, self.label_width), self.label_dtype)
+    batch = Batch(logits, labels, jax.ShapeDtypeStruct((1, 1), jnp.float32),
+                  jax.ShapeDtypeStruct((1, self._default_loss_width(logits)), jnp.float32), None)
+    regularization = [0.] if with_regularization else None
+    order = []
+
+    def batch_metrics(batch):
+      state = self._batch_metrics(batch, regularization)
+      order.extend(state)
+      return state
+
+    shapes = jax.eval_shape(batch_metrics, batch)
+    return {k: shapes[k] for k in order}
+
   def _key(self, key: str) -> str:
     return summary_key(key, self.name)
 
@@ -208,25 +226,6 @@ class SingleHead(Head):
       return {}
     mean = metrics_lib.Mean.from_values(regularization_total(regularization_losses))
     return {self._key(MetricKeys.LOSS_REGULARIZATION): mean}
-
-
-@functools.lru_cache(maxsize=256)
-def _metric_shapes(head: SingleHead, with_regularization: bool) -> dict[str, Any]:
-  """The shapes of ``head``'s metric state, in Estimator's key order (traced once per head)."""
-  logits = jax.ShapeDtypeStruct((1, head.logits_dimension), jnp.float32)
-  labels = jax.ShapeDtypeStruct((1, head.label_width), head.label_dtype)
-  batch = Batch(logits, labels, jax.ShapeDtypeStruct((1, 1), jnp.float32),
-                jax.ShapeDtypeStruct((1, head._default_loss_width(logits)), jnp.float32), None)  # pylint: disable=protected-access
-  regularization = [0.] if with_regularization else None
-  order = []
-
-  def batch_metrics(batch):
-    state = head._batch_metrics(batch, regularization)  # pylint: disable=protected-access
-    order.extend(state)
-    return state
-
-  shapes = jax.eval_shape(batch_metrics, batch)
-  return {k: shapes[k] for k in order}
 
 
 def example_weights(features: Features, column: WeightColumn, logits: jax.Array, *,

@@ -41,7 +41,7 @@ def main():
   local = {k: float(v) for k, v in fh.metrics.results(head.update_metrics(head.metrics(), None, margins,
                                                                           y)).items()}
   per_part = [float(head.update_metrics(head.metrics(), None, p['logits'], y[i * 200:(i + 1) * 200])['auc']
-                    .result()) for i, p in enumerate(parts)]
+                    .compute()) for i, p in enumerate(parts)]
   print(json.dumps({'builtin': trees_util.xgboost_trees(builtin['booster'])[0],
                     'builtin_leaves': trees_util.xgboost_trees(builtin['booster'])[1].tolist(),
                     'head': trees_util.xgboost_trees(booster)[0],
