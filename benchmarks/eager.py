@@ -32,6 +32,8 @@ def main(argv=None):
   parser.add_argument('--sizes', type=int, default=20)
   args = parser.parse_args(argv)
   sizes = [8 + 3 * i for i in range(args.sizes)]
+  # A warm process: the first compile of any program pays JAX's one-time start-up.
+  jax.block_until_ready(jax.jit(lambda x: x + 1)(np.zeros(3, np.float32)))
   rng = np.random.default_rng(0)
   for name, (head, labels_of) in _cases().items():
     batches = [(labels_of(rng, n), rng.normal(size=(n, head.logits_dimension)).astype(np.float32))
