@@ -11,7 +11,6 @@ import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike
 
-from flaxheads._src import checks
 from flaxheads._src.metric_state import MetricState
 from flaxheads._src import metrics as metrics_lib
 from flaxheads._src.head import Features, Head
