@@ -11,6 +11,11 @@ The model's standardisation is part of both. TensorFlow (the ``export``
 extra, ``pip install 'flaxheads[export]'``) is needed for the SavedModel only
 and imported when one is written; :func:`jax_export` needs JAX alone.
 
+Boosted trees have no SavedModel: :func:`export_booster` writes the booster in
+its library's own format (XGBoost JSON, LightGBM text) and the head's
+predictions of the booster's raw margins as a ``jax.export`` artifact
+(:func:`margins_jax_export`), with a JSON describing both; no TensorFlow.
+
 Example:
   >>> import numpy as np, flaxheads as fh
   >>> from flaxheads import export
@@ -22,12 +27,16 @@ Example:
   {'predictions': Array([[2.]], dtype=float32)}
 """
 
+from flaxheads._src.export.booster import BoosterExportPaths
+from flaxheads._src.export.booster import export_booster
 from flaxheads._src.export.inputs import InputSpec
 from flaxheads._src.export.inputs import prediction_fn
 from flaxheads._src.export.jax_artifact import jax_export
+from flaxheads._src.export.jax_artifact import margins_jax_export
 from flaxheads._src.export.signatures import Signature
 from flaxheads._src.export.signatures import plan as signatures
 from flaxheads._src.export.writer import ExportPaths
 from flaxheads._src.export.writer import export
 
-__all__ = ('ExportPaths', 'InputSpec', 'Signature', 'export', 'jax_export', 'prediction_fn', 'signatures')
+__all__ = ('BoosterExportPaths', 'ExportPaths', 'InputSpec', 'Signature', 'export', 'export_booster', 'jax_export',
+           'margins_jax_export', 'prediction_fn', 'signatures')

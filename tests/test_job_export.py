@@ -28,7 +28,7 @@ from flaxheads.job import config as config_lib
 from flaxheads.job import checkpoints, data, runner
 
 HERE = pathlib.Path(__file__).parent
-# Boosted-tree configs keep their booster in the library's own format (see the README).
+# Boosted-tree configs export their booster and no SavedModel: test_job_export_trees.py.
 CONFIGS = sorted(p.stem for p in config_lib.CONFIG_DIR.glob('*.py') if not p.stem.startswith('boosted_trees'))
 SMALL = ['--config.train_steps=1', '--config.batch_size=8', '--config.eval_every=0',
          '--config.checkpoint_every=100', '--config.progress_bar=false', '--config.plots=false',

@@ -17,10 +17,10 @@ from ml_collections import config_dict
 import flaxheads as fh
 from flaxheads import boosted_trees as bt
 from flaxheads._src.boosted_trees import libraries
+from flaxheads._src.export.booster import FILES  # the same file in checkpoints and exports
 from flaxheads.job.errors import JobError
 
 LIBRARIES = ('xgboost', 'lightgbm')
-FILES = {'xgboost': 'booster.json', 'lightgbm': 'booster.txt'}
 CHECKPOINTS = 'checkpoints'
 
 

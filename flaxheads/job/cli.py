@@ -7,6 +7,7 @@ Usage::
   flaxheads evaluate --config configs/binary_class.py --split train
   flaxheads predict --config configs/binary_class.py --input rows.csv --output predictions.csv
   flaxheads export --config configs/binary_class.py   # a SavedModel and a jax.export artifact
+  flaxheads export --config configs/boosted_trees.py   # the booster file and a jax.export artifact
 
 ``--config.FIELD=VALUE`` (or ``--config.FIELD VALUE``) overrides a field of the
 locked config; its value is parsed as the field's type. Errors in the config,
@@ -74,8 +75,10 @@ def _parser() -> argparse.ArgumentParser:
   predict.add_argument('--output', help='the CSV file to write (default: <workdir>/predictions.csv)')
   predict.add_argument('--split', default='eval', choices=('train', 'eval'),
                        help='without --input, the rows to predict: eval (the default) or train')
-  export = commands.add_parser('export', parents=[common], help='write the latest checkpoint as a TF '
-                                                               'SavedModel and a jax.export artifact')
+  export_help = ('write the latest checkpoint as a TF SavedModel and a jax.export artifact; boosted-tree '
+                 'configs: the booster in its library\'s format and a jax.export artifact of the head\'s '
+                 'predictions of its raw margins (no SavedModel, no TensorFlow)')
+  export = commands.add_parser('export', parents=[common], help=export_help, description=export_help)
   export.add_argument('--export_dir', help='the folder of timestamped exports (default: <workdir>/export)')
   export.add_argument('--platforms', default='cpu',
                       help='comma-separated platforms the jax.export artifact is lowered for (default: cpu; '

@@ -1,9 +1,10 @@
-"""The input description of a served model and its prediction function of raw features.
+"""The input description of a served model and its prediction functions.
 
 A served model takes **raw** feature values, one float per named feature
 (``[batch, num_features]``, or ``[batch, length, num_features]`` plus the
 sequence lengths for sequence models), and applies the standardisation the
-model was trained with before calling it.
+model was trained with before calling it. A served booster's prediction
+function takes the raw margins the boosting library computes instead.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from flaxheads._src.keys import SignatureKeys
+from flaxheads._src.multi_head import MultiHead
 from flaxheads._src.sequential_head import SequentialHeadWrapper
 
 ApplyFn = Callable[[Any, dict[str, jax.Array]], Any]
@@ -129,3 +131,23 @@ def prediction_fn(head, apply_fn: ApplyFn, inputs: InputSpec) -> Callable[..., M
   """
   outputs = export_outputs_fn(head, apply_fn, inputs)
   return lambda variables, x, lengths=None: outputs(variables, x, lengths)[SignatureKeys.PREDICT]
+
+
+def margins_prediction_fn(head) -> Callable[[jax.Array], Mapping[str, jax.Array]]:
+  """``fn(margins)``: a single head's numeric predictions of raw margins ``[batch, logits_dimension]``.
+
+  The keys are those of the head's ``predict`` signature, as :func:`prediction_fn`.
+
+  Raises:
+    ValueError: ``head`` is a ``MultiHead`` or a ``SequentialHeadWrapper``.
+
+  Example:
+    >>> import flaxheads as fh
+    >>> fn = margins_prediction_fn(fh.BinaryClassHead())
+    >>> fn(jnp.array([[0.]]))['probabilities']
+    Array([[0.5, 0.5]], dtype=float32)
+  """
+  if isinstance(head, (MultiHead, SequentialHeadWrapper)):
+    raise ValueError(f'head must be a single-task head for a prediction function of margins, got '
+                     f'{type(head).__name__}')
+  return lambda margins: head.export_outputs(margins)[SignatureKeys.PREDICT]

@@ -1,16 +1,20 @@
-"""The ``jax.export`` artifact: the prediction function of raw features, with a symbolic batch size.
+"""The ``jax.export`` artifact: a prediction function with a symbolic batch size, and the JSON beside it.
 
 The artifact is self-contained (the variables are constants in it): in any
-process with a compatible ``jax``, ``jax.export.deserialize(data).call(x)``
-returns the head's numeric predictions, with no flaxheads installed. A JSON
-file beside it records the feature order, the standardisation and the outputs.
+process with a compatible ``jax``, ``jax.export.deserialize(data).call(...)``
+returns the head's numeric predictions, with no flaxheads installed. Two
+functions are exported this way: the predictions of **raw features** through a
+model (:func:`jax_export`), and the predictions of **raw margins**, the logits
+a boosted-trees library computes (:func:`margins_jax_export`). A JSON file
+beside the artifact records how to call it and what it returns.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import pathlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import jax
@@ -27,6 +31,31 @@ def input_specs(inputs: inputs_lib.InputSpec, batch: Any) -> tuple[jax.ShapeDtyp
     return (jax.ShapeDtypeStruct((batch, inputs.num_features), jnp.float32),)
   return (jax.ShapeDtypeStruct((batch, inputs.sequence_length, inputs.num_features), jnp.float32),
           jax.ShapeDtypeStruct((batch,), jnp.int32))
+
+
+def margins_specs(head, batch: Any) -> tuple[jax.ShapeDtypeStruct]:
+  """The raw margins, float32 ``[batch, head.logits_dimension]``."""
+  return (jax.ShapeDtypeStruct((batch, head.logits_dimension), jnp.float32),)
+
+
+def export_batched(fn: Callable[..., Any], specs: Callable[[Any], Sequence[jax.ShapeDtypeStruct]], *,
+                   platforms: Sequence[str] = ('cpu',)) -> jax.export.Exported:
+  """``fn`` exported with ``jax.export`` for any batch size.
+
+  Args:
+    fn: the function to export; whatever it closes over becomes constants.
+    specs: ``specs(batch)`` gives the shapes and dtypes of ``fn`` 's arguments
+      for a batch size ``batch`` (here the symbolic dimension ``'batch'``).
+    platforms: the platforms to lower for (``'cpu'``, ``'cuda'``, ``'rocm'``, ``'tpu'``).
+
+  Example:
+    >>> exported = export_batched(lambda x: {'twice': 2 * x},
+    ...                           lambda b: (jax.ShapeDtypeStruct((b, 3), jnp.float32),))
+    >>> exported.call(jnp.ones((5, 3)))['twice'].shape
+    (5, 3)
+  """
+  (batch,) = jax.export.symbolic_shape('batch')
+  return jax.export.export(jax.jit(fn), platforms=tuple(platforms))(*specs(batch))
 
 
 def jax_export(head, apply_fn: inputs_lib.ApplyFn, variables: Any, inputs: inputs_lib.InputSpec, *,
@@ -58,22 +87,39 @@ def jax_export(head, apply_fn: inputs_lib.ApplyFn, variables: Any, inputs: input
     (3, 2)
   """
   fn = inputs_lib.prediction_fn(head, apply_fn, inputs)
-  (batch,) = jax.export.symbolic_shape('batch')
-  call = jax.jit(lambda *args: fn(variables, *args))
-  return jax.export.export(call, platforms=tuple(platforms))(*input_specs(inputs, batch))
+  return export_batched(lambda *args: fn(variables, *args), functools.partial(input_specs, inputs),
+                        platforms=platforms)
 
 
-def metadata(exported: jax.export.Exported, inputs: inputs_lib.InputSpec) -> dict[str, Any]:
-  """The JSON beside the artifact: how to call it and what it returns."""
+def margins_jax_export(head, *, platforms: Sequence[str] = ('cpu',)) -> jax.export.Exported:
+  """The head's predictions of raw margins (logits), exported with ``jax.export`` for any batch size.
+
+  Args:
+    head: a single-task flaxheads head.
+    platforms: the platforms to lower for.
+
+  Returns:
+    The ``jax.export.Exported``; ``.call(margins)`` (float32 ``[batch,
+    logits_dimension]``) gives the head's numeric predictions, keyed as its
+    ``predict`` signature.
+
+  Example:
+    >>> import flaxheads as fh, numpy as np
+    >>> exported = margins_jax_export(fh.MultiClassHead(3))
+    >>> exported.call(np.zeros((2, 3), np.float32))['class_ids'].shape
+    (2, 1)
+  """
+  return export_batched(inputs_lib.margins_prediction_fn(head), functools.partial(margins_specs, head),
+                        platforms=platforms)
+
+
+def describe(exported: jax.export.Exported, arguments: Sequence[str], **fields: Any) -> dict[str, Any]:
+  """The JSON beside an artifact: how to call it (``arguments``), ``fields``, what it returns, where it runs."""
   outputs = jax.tree_util.tree_unflatten(exported.out_tree, exported.out_avals)
-  args = ['x: float32 [batch, num_features], raw features in feature_names order']
-  if inputs.sequence_length is not None:
-    args = [f'x: float32 [batch, {inputs.sequence_length}, num_features], raw features per step',
-            'lengths: int32 [batch], the valid steps of each sequence']
   return {
-      'call': 'jax.export.deserialize(data).call(*inputs)',
-      'inputs': args,
-      **inputs.metadata(),
+      'call': f'jax.export.deserialize(data).call({", ".join(a.partition(":")[0] for a in arguments)})',
+      'inputs': list(arguments),
+      **fields,
       'outputs': {k: {'dtype': str(v.dtype), 'shape': [str(d) for d in v.shape]} for k, v in outputs.items()},
       'platforms': list(exported.platforms),
       'calling_convention_version': exported.calling_convention_version,
@@ -81,10 +127,19 @@ def metadata(exported: jax.export.Exported, inputs: inputs_lib.InputSpec) -> dic
   }
 
 
-def write(exported: jax.export.Exported, inputs: inputs_lib.InputSpec, directory: pathlib.Path) -> pathlib.Path:
-  """Writes the serialized artifact and its JSON into ``directory``; returns the artifact's path."""
+def metadata(exported: jax.export.Exported, inputs: inputs_lib.InputSpec) -> dict[str, Any]:
+  """The JSON beside the artifact of :func:`jax_export`: the raw inputs, their standardisation, the outputs."""
+  args = ['x: float32 [batch, num_features], raw features in feature_names order']
+  if inputs.sequence_length is not None:
+    args = [f'x: float32 [batch, {inputs.sequence_length}, num_features], raw features per step',
+            'lengths: int32 [batch], the valid steps of each sequence']
+  return describe(exported, args, **inputs.metadata())
+
+
+def write(exported: jax.export.Exported, description: dict[str, Any], directory: pathlib.Path) -> pathlib.Path:
+  """Writes the serialized artifact and its JSON ``description`` into ``directory``; returns the artifact's path."""
   directory.mkdir(parents=True, exist_ok=True)
   path = directory / ARTIFACT
   path.write_bytes(exported.serialize())
-  (directory / METADATA).write_text(json.dumps(metadata(exported, inputs), indent=1) + '\n')
+  (directory / METADATA).write_text(json.dumps(description, indent=1) + '\n')
   return path

@@ -1,25 +1,28 @@
 """A served model's directory, written atomically: ``<export_dir>/<unix timestamp>/``.
 
-It holds the SavedModel and, in ``assets.extra/`` (which TF Serving ignores),
-the ``jax.export`` artifact and its JSON. Everything is written to a temporary
-directory beside it and renamed when complete, so a failed export leaves
-nothing behind.
+For a neural model it holds the SavedModel and, in ``assets.extra/`` (which TF
+Serving ignores), the ``jax.export`` artifact and its JSON (:func:`export`).
+Everything is written to a temporary directory beside it and renamed when
+complete (:func:`write_timestamped`, also used for boosters), so a failed
+export leaves nothing behind.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
 import pathlib
 import shutil
 import tempfile
 import time
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 from flaxheads._src.export import inputs as inputs_lib
 from flaxheads._src.export import jax_artifact
 from flaxheads._src.export import saved_model as saved_model_lib
+
+
+T = TypeVar('T')
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,20 +64,41 @@ def export(head, apply_fn: inputs_lib.ApplyFn, variables: Any, inputs: inputs_li
   """
   saved_model_lib.import_tensorflow()
   inputs_lib.check_head_inputs(head, inputs)
+
+  def fill(staging: pathlib.Path) -> pathlib.Path:
+    plan = saved_model_lib.write_saved_model(head, apply_fn, variables, inputs, staging)
+    exported = jax_artifact.jax_export(head, apply_fn, variables, inputs, platforms=platforms)
+    description = {**jax_artifact.metadata(exported, inputs),
+                   'signatures': {s.name: s.method_name for s in plan}, **(extra_metadata or {})}
+    return jax_artifact.write(exported, description, staging / saved_model_lib.EXTRA_DIR)
+
+  final, artifact = write_timestamped(export_dir, fill)
+  return ExportPaths(final, final / saved_model_lib.EXTRA_DIR / artifact.name)
+
+
+def write_timestamped(export_dir: str | pathlib.Path, fill: Callable[[pathlib.Path], T]) -> tuple[pathlib.Path, T]:
+  """Writes a new ``export_dir/<unix timestamp>/`` atomically.
+
+  Args:
+    export_dir: the folder of timestamped exports (created if missing).
+    fill: ``fill(staging)`` writes the export into ``staging``, a path that does
+      not exist yet inside a temporary directory in ``export_dir``.
+
+  Returns:
+    The final directory and what ``fill`` returned.
+
+  Raises:
+    OSError: ``export_dir`` cannot be written. Whatever ``fill`` raises
+      propagates; the temporary directory is removed either way.
+  """
   export_dir = pathlib.Path(export_dir)
   export_dir.mkdir(parents=True, exist_ok=True)
   tmp = pathlib.Path(tempfile.mkdtemp(prefix='.tmp-export-', dir=export_dir))
   try:
     staging = tmp / 'model'
-    plan = saved_model_lib.write_saved_model(head, apply_fn, variables, inputs, staging)
-    extra = staging / saved_model_lib.EXTRA_DIR
-    exported = jax_artifact.jax_export(head, apply_fn, variables, inputs, platforms=platforms)
-    artifact = jax_artifact.write(exported, inputs, extra)
-    description = {'signatures': {s.name: s.method_name for s in plan}, **(extra_metadata or {})}
-    meta = extra / jax_artifact.METADATA
-    meta.write_text(json.dumps({**json.loads(meta.read_text()), **description}, indent=1) + '\n')
+    result = fill(staging)
     final = _free_timestamp(export_dir)
     staging.rename(final)
   finally:
     shutil.rmtree(tmp, ignore_errors=True)
-  return ExportPaths(final, final / saved_model_lib.EXTRA_DIR / artifact.name)
+  return final, result
