@@ -73,15 +73,15 @@ def main():
     emit('pipeline alone', rows_per_s=rate, times=times)
 
     state = runner.init_state(job)
-    flag, key = jax.numpy.int32(-1), jax.random.key(0)
+    key = jax.random.key(0)
     fixed = next(batches)
-    state, out, flag = job.train_fn(state, flag, fixed.features, fixed.labels, rng=key)  # compile
+    state, out = job.train_fn(state, fixed.features, fixed.labels, rng=key)  # compile
     jax.block_until_ready(out.loss)
 
     def fixed_steps():
-      nonlocal state, flag
+      nonlocal state
       for _ in range(args.steps):
-        state, out, flag = job.train_fn(state, flag, fixed.features, fixed.labels, rng=key)
+        state, out = job.train_fn(state, fixed.features, fixed.labels, rng=key)
       jax.block_until_ready(out.loss)
 
     rate, times = median_rate(fixed_steps, rows, args.repeats)
@@ -89,10 +89,10 @@ def main():
          times=times)
 
     def fed_steps():
-      nonlocal state, flag
+      nonlocal state
       for _ in range(args.steps):
         batch = next(batches)
-        state, out, flag = job.train_fn(state, flag, batch.features, batch.labels, rng=key)
+        state, out = job.train_fn(state, batch.features, batch.labels, rng=key)
       jax.block_until_ready(out.loss)
 
     rate, times = median_rate(fed_steps, rows, args.repeats)

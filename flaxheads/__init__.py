@@ -27,8 +27,9 @@ from flaxheads._src.multi_label import MultiLabelHead
 from flaxheads._src.regression import LogisticRegressionHead, PoissonRegressionHead, RegressionHead
 from flaxheads._src.sequential_head import SequentialHeadWrapper
 from flaxheads._src.single_head import SingleHead
-from flaxheads._src.steps import (Gradients, PredictOutput, StepOutput, apply_gradients, combine_across_devices,
-                                  eval_step, keep_if_finite, loss_and_grads, predict_step, train_step)
+from flaxheads._src.steps import (Gradients, NonFiniteLossError, PredictOutput, StepOutput, apply_gradients,
+                                  combine_across_devices, eval_step, keep_if_finite, loss_and_grads, predict_step,
+                                  raise_if_nonfinite, record_nonfinite, train_step)
 from flaxheads._src.train_state import TrainState
 
 __version__ = '0.1.0'
@@ -46,6 +47,7 @@ __all__ = (
     'MultiClassHead',
     'MultiHead',
     'MultiLabelHead',
+    'NonFiniteLossError',
     'PoissonRegressionHead',
     'PredictOutput',
     'PredictionKeys',
@@ -64,5 +66,7 @@ __all__ = (
     'losses',
     'metrics',
     'predict_step',
+    'raise_if_nonfinite',
+    'record_nonfinite',
     'train_step',
 )

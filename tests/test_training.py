@@ -139,17 +139,48 @@ def test_optimizer_gets_the_loss_value():
   assert int(state.step) == 1
 
 
-def test_nonfinite_loss_is_reported_with_the_step_and_params_are_kept():
+def test_nonfinite_loss_is_skipped_with_the_step_count_advanced():
   head = fh.RegressionHead()
   state = linen_state(head)
   features, labels = data()
   bad = labels.astype(np.float32) * np.nan
   skipped, out = jax.jit(lambda s: head.train_step(s, features, bad, nonfinite='skip'))(state)
-  assert not bool(out.finite)
+  assert not bool(out.finite) and int(skipped.step) == 1 and int(skipped.nonfinite_step) == -1
   for a, b in zip(jax.tree.leaves(skipped.params), jax.tree.leaves(state.params)):
     np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize('make_state', [linen_state, nnx_state], ids=['linen', 'nnx'])
+def test_default_step_records_the_first_nonfinite_step_and_the_host_check_names_it(make_state):
+  head = fh.RegressionHead()
+  features, labels = data()
+  good, bad = labels.astype(np.float32), labels.astype(np.float32) * np.nan
+  step = jax.jit(head.train_step)
+  state = make_state(head)
+  for _ in range(2):
+    state, out = step(state, features, good)
+  fh.raise_if_nonfinite(state)  # finite so far: no error
+  assert bool(out.finite) and int(state.nonfinite_step) == -1
+  state, out = step(state, features, bad)
+  assert not bool(out.finite) and int(state.nonfinite_step) == 2 and int(state.step) == 3
+  for _ in range(2):  # later steps, finite or not, keep the first one
+    state, _ = step(state, features, good)
+  assert int(state.nonfinite_step) == 2
+  with pytest.raises(fh.NonFiniteLossError, match='Non-finite loss or gradients at step 2;') as raised:
+    fh.raise_if_nonfinite(state)
+  assert raised.value.step == 2 and isinstance(raised.value, FloatingPointError)
+
+
+def test_default_step_with_a_flax_train_state_raises_through_a_callback():
+  head = fh.RegressionHead()
+  model = nn.Dense(1)
+  x = jnp.ones((4, 3))
+  state = flax_train_state.TrainState.create(apply_fn=lambda v, f, train, rngs=None, mutable=False:
+                                             (model.apply(v, f), {}) if mutable else model.apply(v, f),
+                                             params=model.init(jax.random.key(0), x)['params'],
+                                             tx=optax.sgd(0.1))
   with pytest.raises(Exception, match='Non-finite loss or gradients at step 0'):
-    new, out = jax.jit(head.train_step)(state, features, bad)
+    new, _ = jax.jit(head.train_step)(state, x, jnp.full(4, jnp.nan))
     jax.block_until_ready(new)
 
 

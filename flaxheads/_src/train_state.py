@@ -30,7 +30,8 @@ class TrainState(struct.PyTreeNode):
 
   ``apply_fn`` and ``tx`` are static. ``model_state`` holds every Flax
   collection except ``params`` (``batch_stats`` and whatever else the model
-  declares mutable): Estimator's ``update_ops``.
+  declares mutable): Estimator's ``update_ops``. ``nonfinite_step`` records
+  the first step that met a non-finite loss or gradient (see :func:`flaxheads.train_step` and :func:`flaxheads.raise_if_nonfinite`).
   """
 
   step: jax.Array  # [] int32, the number of updates applied
@@ -39,6 +40,8 @@ class TrainState(struct.PyTreeNode):
   model_state: dict[str, Any]  # non-params Flax collections, e.g. {'batch_stats': ...}
   apply_fn: ApplyFn = struct.field(pytree_node=False)
   tx: optax.GradientTransformation | None = struct.field(pytree_node=False, default=None)
+  # [] int32: the first step whose loss or gradients were not finite; -1: none so far.
+  nonfinite_step: jax.Array = struct.field(default_factory=lambda: jnp.full((), -1, jnp.int32))
 
   @classmethod
   def create(cls, *, apply_fn: ApplyFn, variables: Mapping[str, Any],

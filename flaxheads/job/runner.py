@@ -21,7 +21,6 @@ from typing import Any
 
 import flax.linen as nn
 import jax
-import jax.numpy as jnp
 import numpy as np
 import optax
 import tqdm
@@ -88,20 +87,8 @@ def setup(config: config_dict.ConfigDict, workdir: str | pathlib.Path | None = N
 def _compiled_steps(head: fh.Head) -> tuple[Callable[..., Any], ...]:
   """The head's jitted steps; shared by the jobs of one process, so each compiles once per shape."""
   predictions = lambda state, features: head.predict_step(state, features).predictions
-  return (jax.jit(functools.partial(_train_step, head)), jax.jit(head.eval_step), jax.jit(predictions),
+  return (jax.jit(head.train_step), jax.jit(head.eval_step), jax.jit(predictions),
           jax.jit(fh.metrics.results))
-
-
-def _train_step(head: fh.Head, state, first_nonfinite: jax.Array, features, labels, rng):
-  """A train step that keeps the old state on a non-finite loss or gradient (``'skip'``).
-
-  Instead of a host callback in every step (on CPU it makes dispatch synchronous: about 40%
-  more per step for a small MLP), the first step that was skipped is carried in ``first_nonfinite``
-  (-1: none) and checked where the loop reads results anyway.
-  """
-  new_state, out = head.train_step(state, features, labels, rng=rng, nonfinite='skip')
-  first_nonfinite = jnp.where((first_nonfinite < 0) & ~out.finite, state.step, first_nonfinite)
-  return new_state, out, first_nonfinite
 
 
 def _keys(seed: int) -> tuple[jax.Array, jax.Array]:
@@ -219,18 +206,16 @@ def _train_loop(job: Job, state, start: int, ckpt: checkpoints.Checkpoints,
                   disable=not (cfg.progress_bar and distributed.is_main()), dynamic_ncols=True,
                   mininterval=0.5)
   clock, clock_step = time.perf_counter(), start
-  first_nonfinite = distributed.replicate(jnp.int32(-1))
   with bar, distributed.Preemption() as preemption:
     for step in range(start, cfg.train_steps):
       batch = next(batches)
-      state, out, first_nonfinite = job.train_fn(state, first_nonfinite, batch.features, batch.labels,
-                                                 rng=jax.random.fold_in(dropout_key, step))
+      state, out = job.train_fn(state, batch.features, batch.labels, rng=jax.random.fold_in(dropout_key, step))
       done = step + 1
       bar.update(1)
       logs, evaluates = done % cfg.log_every == 0, cfg.eval_every and done % cfg.eval_every == 0
       saves, last = done % cfg.checkpoint_every == 0, done == cfg.train_steps
       if logs or evaluates or saves or last:
-        _stop_if_nonfinite(int(first_nonfinite), float(out.loss))
+        _stop_if_nonfinite(state)
       if logs or last:
         loss, now = float(out.loss), time.perf_counter()
         reporter.train(done, loss, (done - clock_step) / max(now - clock, 1e-9))
@@ -251,10 +236,13 @@ def _train_loop(job: Job, state, start: int, ckpt: checkpoints.Checkpoints,
   return state, results
 
 
-def _stop_if_nonfinite(first_nonfinite: int, loss: float) -> None:
-  if first_nonfinite >= 0:
-    raise JobError(f'training stopped: Non-finite loss or gradients at step {first_nonfinite}, which '
-                   f'was skipped (last loss {loss:.4g}); a lower config.optimizer.learning_rate may help')
+def _stop_if_nonfinite(state: fh.TrainState) -> None:
+  """The one-line error for a run whose train step stopped at a non-finite loss (see ``fh.train_step``)."""
+  try:
+    fh.raise_if_nonfinite(state)
+  except fh.NonFiniteLossError as e:
+    raise JobError(f'training stopped: non-finite loss or gradients at step {e.step}; no checkpoint was saved '
+                   'after it. A lower config.optimizer.learning_rate may help') from e
 
 
 def _summary(workdir: pathlib.Path, step: int, files: list[pathlib.Path]) -> None:
