@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, final
 
 import jax
@@ -11,7 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike
 
-from flaxheads._src import checks, losses, single_head
+from flaxheads._src import checks, confusion, losses, single_head
 from flaxheads._src import metrics as metrics_lib
 from flaxheads._src.global_objectives import objectives
 from flaxheads._src.keys import MetricKeys, PredictionKeys, SignatureKeys
@@ -115,35 +115,25 @@ class BinaryClassHead(single_head.SingleHead):
     return single_head.decode_class_ids(predictions, names, self.prediction_keys)
 
   def _batch_metrics(self, batch, regularization_losses) -> dict[str, metrics_lib.Metric]:
-    key, w, labels = self._key, batch.weights, batch.labels
+    key, w, labels = self._key, batch.weights, batch.labels  # rows [R]
     logistic = jax.nn.sigmoid(batch.logits)
-    class_ids = (batch.logits > 0).astype(jnp.int32)
-    roc = metrics_lib.AUC.from_predictions(labels, logistic, w, num_thresholds=self.auc_num_thresholds)
+    counts = confusion.count(labels, logistic, w, num_buckets=self.auc_num_thresholds,
+                             thresholds=self.thresholds, predicted=batch.logits > 0)
+    weight = confusion.total(counts)
+    correct, tp, fp, fn = confusion.at(counts)
+    labels_total = jnp.sum(labels * w)
+    roc = confusion.auc(counts)
     state = {
-        key(MetricKeys.LOSS_MEAN): metrics_lib.Mean.from_values(batch.unweighted_loss, w),
-        key(MetricKeys.ACCURACY): metrics_lib.Mean.from_values(labels == class_ids, w),
-        key(MetricKeys.PRECISION): metrics_lib.Precision.from_predictions(labels, class_ids, w),
-        key(MetricKeys.RECALL): metrics_lib.Recall.from_predictions(labels, class_ids, w),
-        key(MetricKeys.PREDICTION_MEAN): metrics_lib.Mean.from_values(logistic, w),
-        key(MetricKeys.LABEL_MEAN): metrics_lib.Mean.from_values(labels, w),
-        key(MetricKeys.ACCURACY_BASELINE): metrics_lib.AccuracyBaseline.from_labels(labels, w),
+        key(MetricKeys.LOSS_MEAN): metrics_lib.Mean(jnp.sum(batch.unweighted_loss * w), weight),
+        key(MetricKeys.ACCURACY): metrics_lib.Mean(correct, weight),
+        key(MetricKeys.PRECISION): metrics_lib.Precision(tp, fp),
+        key(MetricKeys.RECALL): metrics_lib.Recall(tp, fn),
+        key(MetricKeys.PREDICTION_MEAN): metrics_lib.Mean(jnp.sum(logistic * w), weight),
+        key(MetricKeys.LABEL_MEAN): metrics_lib.Mean(labels_total, weight),
+        key(MetricKeys.ACCURACY_BASELINE): metrics_lib.AccuracyBaseline(labels_total, weight),
         key(MetricKeys.AUC): roc,
         key(MetricKeys.AUC_PR): roc.with_curve('PR'),
         **self._regularization_metric(regularization_losses),
     }
-    state.update(threshold_metrics(key, labels, logistic, w, self.thresholds))
+    state.update(confusion.metrics_at(key, counts, self.thresholds))
     return state
-
-
-def threshold_metrics(key: Callable[[str], str], labels: jax.Array, probabilities: jax.Array,
-                      weights: jax.Array, thresholds: Sequence[float]) -> dict[str, metrics_lib.Metric]:
-  """Accuracy, precision and recall at each threshold (positive: probability > t)."""
-  state = {}
-  for t in thresholds:
-    state[key(MetricKeys.ACCURACY_AT_THRESHOLD % t)] = metrics_lib.Mean.from_values(
-        labels == (probabilities > t), weights)
-    state[key(MetricKeys.PRECISION_AT_THRESHOLD % t)] = metrics_lib.Precision.from_predictions(
-        labels, probabilities, weights, threshold=t)
-    state[key(MetricKeys.RECALL_AT_THRESHOLD % t)] = metrics_lib.Recall.from_predictions(
-        labels, probabilities, weights, threshold=t)
-  return state

@@ -220,11 +220,17 @@ def dense_labels(labels: Any, logits_shape: tuple[int, ...], k: int) -> jax.Arra
 def label_range(labels: jax.Array, high: int, *, message: str | None = None) -> jax.Array:
   """Estimator's ``check_label_range``: labels in ``[0, high]``, floats allowed.
 
-  Returns the per-row validity ``[D0, ..., DN, 1]``, for the unchecked ``jit`` path.
+  Returns the per-row validity ``[R]`` of labels in rows form (``[R]`` or
+  ``[R, width]``), for the unchecked ``jit`` path.
   """
   check_values(jnp.all(labels <= high), message or f'Labels must be <= n_classes - 1 = {high}')
   check_values(jnp.all(labels >= 0), message or 'Labels must be >= 0')
-  return jnp.all((labels >= 0) & (labels <= high), axis=-1, keepdims=True)
+  return per_row((labels >= 0) & (labels <= high))
+
+
+def per_row(ok: jax.Array) -> jax.Array:
+  """Validity of the elements of rows, ``[R]`` or ``[R, width]``, as validity of the rows ``[R]``."""
+  return ok if ok.ndim == 1 else jnp.all(ok, axis=-1)
 
 
 def integer_labels(labels: jax.Array) -> jax.Array:

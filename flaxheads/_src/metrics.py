@@ -50,13 +50,8 @@ def divide_no_nan(num: jax.Array, den: jax.Array) -> jax.Array:
 
 
 def _sums(*arrays: jax.Array) -> jax.Array:
-  """The sums of equally shaped float arrays, ``[len(arrays)]``, in one reduction.
-
-  Stacked first: XLA:CPU fuses elementwise work (``exp``, ``log1p``) into a
-  reduction as scalar code, several times slower than the vectorized loop that
-  evaluates the stack.
-  """
-  return jnp.sum(jnp.stack([jnp.ravel(a) for a in arrays]), axis=1)
+  """The sums of float arrays, ``[len(arrays)]``."""
+  return jnp.stack([jnp.sum(a) for a in arrays])
 
 
 def _broadcast_weights(weights: ArrayLike | None, shape) -> jax.Array:
@@ -138,11 +133,11 @@ def _positive_counts(labels, predictions, weights, threshold):
   tp, fp, fn, total = _sums(jnp.where(is_label & is_pred, weights, 0),
                             jnp.where(~is_label & is_pred, weights, 0),
                             jnp.where(is_label & ~is_pred, weights, 0), weights)
-  poison = _nan_if_nan(total)
+  poison = nan_if_nan(total)
   return tp + poison, fp + poison, fn + poison
 
 
-def _nan_if_nan(total_weight: jax.Array) -> jax.Array:
+def nan_if_nan(total_weight: jax.Array) -> jax.Array:
   """NaN if the summed weights are NaN (an invalid example), else 0: added to counts to poison them."""
   return jnp.where(jnp.isnan(total_weight), jnp.nan, 0.)
 
@@ -191,7 +186,7 @@ class Recall(Metric):
     return divide_no_nan(self.true_positives, self.true_positives + self.false_negatives)
 
 
-def _bucket_sums(values: jax.Array, bucket: jax.Array, num_buckets: int) -> jax.Array:
+def bucket_sums(values: jax.Array, bucket: jax.Array, num_buckets: int) -> jax.Array:
   """``segment_sum`` of ``values`` rows into buckets, replicated on explicit-axis meshes.
 
   On a mesh whose axes are ``Explicit`` (``jax.make_mesh``'s default), the
@@ -206,7 +201,7 @@ def _bucket_sums(values: jax.Array, bucket: jax.Array, num_buckets: int) -> jax.
   return zeros.at[bucket].add(values, out_sharding=out_sharding)
 
 
-def _reverse_cumsum(x: jax.Array) -> jax.Array:
+def reverse_cumsum(x: jax.Array) -> jax.Array:
   return jnp.flip(jnp.cumsum(jnp.flip(x, axis=0), axis=0), axis=0)
 
 
@@ -255,8 +250,8 @@ class AUC(Metric):
     bucket = jnp.maximum(jnp.ceil(predictions * (num_thresholds - 1)) - 1, 0)
     bucket = jnp.where(jnp.isnan(bucket), 0, bucket).astype(jnp.int32)
     by_label = jnp.stack([jnp.where(is_label, weights, 0), jnp.where(is_label, 0, weights)], -1)
-    counts = _bucket_sums(by_label, bucket, num_thresholds)
-    counts = _reverse_cumsum(counts) + _nan_if_nan(jnp.sum(counts))  # NaN weights are in counts
+    counts = bucket_sums(by_label, bucket, num_thresholds)
+    counts = reverse_cumsum(counts) + nan_if_nan(jnp.sum(counts))  # NaN weights are in counts
     return cls(counts[:, 0], counts[:, 1], curve)
 
   def with_curve(self, curve: Literal['ROC', 'PR']) -> AUC:

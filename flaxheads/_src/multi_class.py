@@ -91,7 +91,7 @@ class MultiClassHead(single_head.SingleHead):
     return checks.label_range(labels, self.n_classes - 1)
 
   def _default_loss(self, labels, logits):
-    return optax.losses.softmax_cross_entropy_with_integer_labels(logits, labels[..., 0])[..., None]
+    return optax.losses.softmax_cross_entropy_with_integer_labels(logits, labels)
 
   def _all_predictions(self, logits: jax.Array) -> dict[str, jax.Array]:
     ids = jnp.arange(self.n_classes, dtype=jnp.int32)
@@ -112,7 +112,7 @@ class MultiClassHead(single_head.SingleHead):
     return single_head.decode_class_ids(predictions, names, self.prediction_keys)
 
   def _batch_metrics(self, batch, regularization_losses) -> dict[str, metrics_lib.Metric]:
-    class_ids = jnp.argmax(batch.logits, axis=-1, keepdims=True)
+    class_ids = jnp.argmax(batch.logits, axis=-1)
     return {
         self._key(MetricKeys.LOSS_MEAN): metrics_lib.Mean.from_values(batch.unweighted_loss, batch.weights),
         **self._regularization_metric(regularization_losses),

@@ -11,7 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike
 
-from flaxheads._src import binary_class, checks, losses, single_head
+from flaxheads._src import checks, confusion, losses, single_head
 from flaxheads._src import metrics as metrics_lib
 from flaxheads._src.global_objectives import objectives
 from flaxheads._src.keys import MetricKeys, PredictionKeys, SignatureKeys
@@ -145,7 +145,7 @@ class MultiLabelHead(single_head.SingleHead):
         labels, 1, message='labels must be an integer indicator Tensor with values in [0, 1]')
 
   def _default_loss(self, labels, logits):
-    return jnp.mean(losses.sigmoid_cross_entropy(labels, logits), axis=-1, keepdims=True)
+    return jnp.mean(losses.sigmoid_cross_entropy(labels, logits), axis=-1)
 
   def _all_predictions(self, logits: jax.Array) -> dict[str, jax.Array]:
     return {_K.LOGITS: logits, _K.PROBABILITIES: jax.nn.sigmoid(logits)}
@@ -171,22 +171,24 @@ class MultiLabelHead(single_head.SingleHead):
     return self._key(template_name % self.label_vocabulary[class_id])
 
   def _batch_metrics(self, batch, regularization_losses) -> dict[str, metrics_lib.Metric]:
-    key, w, labels = self._key, batch.weights, batch.labels
+    key, w, labels = self._key, batch.weights, batch.labels  # labels and logits [R, n_classes], w [R]
     probabilities = jax.nn.sigmoid(batch.logits)
-    auc = lambda y, p: metrics_lib.AUC.from_predictions(y, p, w, num_thresholds=self.auc_num_thresholds)
-    roc = auc(labels, probabilities)
+    auc = lambda y, p, w: metrics_lib.AUC.from_predictions(y, p, w, num_thresholds=self.auc_num_thresholds)
+    counts = confusion.count(labels, probabilities, jnp.broadcast_to(w[:, None], labels.shape),
+                             num_buckets=self.auc_num_thresholds, thresholds=self.thresholds)
+    roc = confusion.auc(counts)
     state = {
         key(MetricKeys.LOSS_MEAN): metrics_lib.Mean.from_values(batch.unweighted_loss, w),
         key(MetricKeys.AUC): roc,
         key(MetricKeys.AUC_PR): roc.with_curve('PR'),
         **self._regularization_metric(regularization_losses),
     }
-    state.update(binary_class.threshold_metrics(key, labels, probabilities, w, self.thresholds))
+    state.update(confusion.metrics_at(key, counts, self.thresholds))
     for c in self.classes_for_class_based_metrics:
-      y, p = labels[..., c:c + 1], probabilities[..., c:c + 1]
+      y, p = labels[:, c], probabilities[:, c]
       state[self._class_key(MetricKeys.PROBABILITY_MEAN_AT_CLASS,
                             MetricKeys.PROBABILITY_MEAN_AT_NAME, c)] = metrics_lib.Mean.from_values(p, w)
-      class_roc = auc(y, p)
+      class_roc = auc(y, p, w)
       state[self._class_key(MetricKeys.AUC_AT_CLASS, MetricKeys.AUC_AT_NAME, c)] = class_roc
       state[self._class_key(MetricKeys.AUC_PR_AT_CLASS, MetricKeys.AUC_PR_AT_NAME, c)] = \
           class_roc.with_curve('PR')

@@ -32,13 +32,30 @@ WeightColumn = str | Callable[[Any], ArrayLike] | None
 
 
 class Batch(NamedTuple):
-  """One batch, checked and processed, as a head's loss and metrics see it."""
+  """One batch, checked and processed, as a head's loss and metrics see it.
 
-  logits: jax.Array  # [D0, ..., DN, logits_dimension] float32; 0 at masked-out rows
-  labels: jax.Array  # [D0, ..., DN, label width] dense labels (ids, floats or multi-hot); 0 at masked-out rows
-  weights: jax.Array | float  # broadcastable to unweighted_loss; NaN at invalid rows, 0 at masked-out rows
-  unweighted_loss: jax.Array  # [D0, ..., DN, loss width] float32
-  mask: jax.Array | None  # [D0, ..., DN, 1] bool, or a prefix broadcast over the rest; None: every row
+  Every array is in rows form (see :func:`rows`): the batch axes
+  ``[D0, ..., DN]`` flattened into ``R`` rows, and a last axis of 1 dropped.
+  """
+
+  logits: jax.Array  # [R, logits_dimension] or [R] float32; 0 at masked-out rows
+  labels: jax.Array  # [R, label width] or [R] dense labels (ids, floats or multi-hot); 0 at masked-out rows
+  weights: jax.Array  # the shape of unweighted_loss; NaN at invalid rows, 0 at masked-out rows
+  unweighted_loss: jax.Array  # [R, loss width] or [R] float32
+  mask: jax.Array | None  # bool, the shape of unweighted_loss; None: every row
+
+
+def rows(x: ArrayLike) -> jax.Array:
+  """``[D0, ..., DN, c]`` as ``[R, c]`` rows, and as ``[R]`` when ``c == 1`` (``R = D0 * ... * DN``).
+
+  XLA:CPU vectorizes the loops of a fusion along the last axis: on ``[N, 1]``
+  arrays, every binary and regression head's shape, ``exp``, ``log1p`` and the
+  reductions run one element at a time, 10-40x slower than on ``[N]``. The
+  heads therefore compute on rows. (A reshape alone can be folded back by
+  XLA; :meth:`SingleHead.batch` pins the rows with an optimization barrier.)
+  """
+  x = jnp.asarray(x)
+  return x.reshape(-1) if x.shape[-1] == 1 else x.reshape(-1, x.shape[-1])
 
 
 @dataclasses.dataclass(frozen=True)
@@ -96,11 +113,11 @@ class SingleHead(Head):
 
   @abc.abstractmethod
   def _label_validity(self, labels: jax.Array) -> jax.Array | bool:
-    """Checks the label values (see :func:`checks.check_values`); the per-row validity ``[..., 1]``."""
+    """Checks the label values (see :func:`checks.check_values`) of labels in rows form; validity ``[R]``."""
 
   @abc.abstractmethod
   def _default_loss(self, labels: jax.Array, logits: jax.Array) -> jax.Array:
-    """The unweighted per-element loss ``[D0, ..., DN, loss width]`` when there is no ``loss_fn``."""
+    """The unweighted per-element loss of labels and logits in rows form: ``[R]`` or ``[R, loss width]``."""
 
   @abc.abstractmethod
   def _all_predictions(self, logits: jax.Array) -> dict[str, jax.Array]:
@@ -120,6 +137,8 @@ class SingleHead(Head):
 
     Rows with invalid labels or NaN logits get NaN weights, so they poison the
     loss and every metric (under ``jit`` without :func:`flaxheads.checked`).
+    The result is in rows form (:func:`rows`); shapes are checked, and a
+    ``loss_fn`` called, on the caller's ``[D0, ..., DN, ...]``.
     """
     logits = checks.logits(logits, self.logits_dimension)
     labels = self._dense_labels(labels, logits.shape)
@@ -127,22 +146,33 @@ class SingleHead(Head):
     if row_mask is not None:
       logits = jnp.where(row_mask, logits, 0.)
       labels = jnp.where(row_mask, labels, jnp.zeros((), labels.dtype))
-    valid = self._label_validity(labels)
+    user_loss = None
+    if self.loss_fn is not None:
+      user_loss = call_loss_fn(self.loss_fn, labels=labels, logits=logits, features=features,
+                               loss_reduction=self.loss_reduction, width=self._default_loss_width())
+    logits_rows, labels_rows = jax.lax.optimization_barrier((rows(logits), rows(labels)))
+    unweighted = self._default_loss(labels_rows, logits_rows) if user_loss is None else rows(user_loss)
+    width = 1 if unweighted.ndim == 1 else unweighted.shape[-1]
+    per_element = logits.shape[:-1] + (width,)
+    weights = example_weights(features, self.weight_column, logits, loss_width=width)
+    weights = rows(jnp.broadcast_to(jnp.asarray(weights, jnp.float32), per_element))
+    row_mask = None if row_mask is None else rows(jnp.broadcast_to(row_mask, per_element))
     # max propagates NaN, and the softmax losses compute it anyway: a third of any(isnan).
-    valid = valid & ~jnp.isnan(jnp.max(logits, axis=-1, keepdims=True))
-    if self.loss_fn is None:
-      unweighted = self._default_loss(labels, logits)
-    else:
-      unweighted = call_loss_fn(self.loss_fn, labels=labels, logits=logits, features=features,
-                                loss_reduction=self.loss_reduction, width=self._default_loss_width(logits))
-    weights = example_weights(features, self.weight_column, logits, loss_width=unweighted.shape[-1])
+    nan_logits = jnp.isnan(logits_rows if logits_rows.ndim == 1 else jnp.max(logits_rows, axis=-1))
+    valid = self._label_validity(labels_rows) & ~nan_logits
+    if width > 1:
+      valid = valid[:, None]
     if row_mask is not None:
       weights = jnp.where(row_mask, weights, 0.)
-    return Batch(logits, labels, jnp.where(valid, weights, jnp.nan), unweighted, row_mask)
+    return Batch(logits_rows, labels_rows, jnp.where(valid, weights, jnp.nan), unweighted, row_mask)
 
-  def _default_loss_width(self, logits: jax.Array) -> int:
-    labels = jax.ShapeDtypeStruct(logits.shape[:-1] + (self.label_width,), self.label_dtype)
-    return jax.eval_shape(self._default_loss, labels, logits).shape[-1]
+  def _default_loss_width(self) -> int:
+    """The last axis of the default loss, ``[D0, ..., DN, width]``."""
+    labels = jax.ShapeDtypeStruct((1,) if self.label_width == 1 else (1, self.label_width), self.label_dtype)
+    logits = jax.ShapeDtypeStruct((1,) if self.logits_dimension == 1 else (1, self.logits_dimension),
+                                  jnp.float32)
+    shape = jax.eval_shape(self._default_loss, labels, logits).shape
+    return 1 if len(shape) == 1 else shape[-1]
 
   @eager.compiled_when_eager()
   def loss_terms(self, labels: Any, logits: ArrayLike, features: Features = None, *,
@@ -186,8 +216,7 @@ class SingleHead(Head):
 
   def metrics(self, regularization_losses: RegularizationLosses = None) -> MetricState:
     """The initial (empty) metric state; ``regularization_loss`` is kept only if given."""
-    shapes = MetricState(self._metric_shapes(regularization_losses is not None))
-    return jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), shapes)
+    return MetricState.zeros(self._metric_shapes(regularization_losses is not None))
 
   @eager.compiled_when_eager()
   def update_metrics(self, eval_metrics: Mapping[str, metrics_lib.Metric], features: Features,
@@ -203,10 +232,9 @@ class SingleHead(Head):
   @functools.lru_cache(maxsize=256)  # heads are hashable; traced once per head
   def _metric_shapes(self, with_regularization: bool) -> dict[str, Any]:
     """The shapes of the metric state, in Estimator's key order."""
-    logits = jax.ShapeDtypeStruct((1, self.logits_dimension), jnp.float32)
-    labels = jax.ShapeDtypeStruct((1, self.label_width), self.label_dtype)
-    batch = Batch(logits, labels, jax.ShapeDtypeStruct((1, 1), jnp.float32),
-                  jax.ShapeDtypeStruct((1, self._default_loss_width(logits)), jnp.float32), None)
+    row = lambda width, dtype: jax.ShapeDtypeStruct((1,) if width == 1 else (1, width), dtype)
+    loss = row(self._default_loss_width(), jnp.float32)
+    batch = Batch(row(self.logits_dimension, jnp.float32), row(self.label_width, self.label_dtype), loss, loss, None)
     regularization = [0.] if with_regularization else None
     order = []
 
