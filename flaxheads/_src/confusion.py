@@ -33,7 +33,7 @@ class Counts(NamedTuple):
   """Weights of one batch by outcome; see :func:`count`."""
 
   by_outcome: jax.Array  # [3, P, K + 1]: label 0 / 1 / other, predicted no / yes (P = 2; 1 if not given), thresholds exceeded
-  by_bucket: jax.Array  # [T, 2]: label != 0 / label == 0 per AUC bucket (probability in ((i-1)/(T-1), i/(T-1)])
+  by_bucket: jax.Array  # [2, T]: label != 0 / label == 0 per AUC bucket (probability in ((i-1)/(T-1), i/(T-1)])
   order: tuple[int, ...]  # the position of each requested threshold among the sorted ones
 
 
@@ -69,11 +69,11 @@ def count(labels: jax.Array, probabilities: jax.Array, weights: jax.Array, *, nu
     joint = metrics_lib.bucket_sums(weights, bucket * outcomes + outcome, num_buckets * outcomes)
     joint = joint.reshape((num_buckets,) + shape)
     by_outcome = jnp.sum(joint, axis=0)
-    by_bucket = jnp.stack([jnp.sum(joint[:, 1:], axis=(1, 2, 3)), jnp.sum(joint[:, 0], axis=(1, 2))], -1)
+    by_bucket = jnp.stack([jnp.sum(joint[:, 1:], axis=(1, 2, 3)), jnp.sum(joint[:, 0], axis=(1, 2))])
   else:
     by_outcome = metrics_lib.bucket_sums(weights, outcome, outcomes).reshape(shape)
-    by_bucket = metrics_lib.bucket_sums(weights, bucket * 2 + (~positive).astype(jnp.int32), 2 * num_buckets)
-    by_bucket = by_bucket.reshape(num_buckets, 2)
+    by_bucket = metrics_lib.bucket_sums(weights, (~positive).astype(jnp.int32) * num_buckets + bucket,
+                                        2 * num_buckets).reshape(2, num_buckets)
   poison = metrics_lib.nan_if_nan(jnp.sum(by_outcome))
   return Counts(by_outcome + poison, by_bucket + poison, order)
 
@@ -96,8 +96,8 @@ def total(counts: Counts) -> jax.Array:
 
 def auc(counts: Counts) -> metrics_lib.AUC:
   """The ROC AUC state of the batch (``with_curve('PR')`` reads it as PR)."""
-  cumulative = metrics_lib.reverse_cumsum(counts.by_bucket)
-  return metrics_lib.AUC(cumulative[:, 0], cumulative[:, 1])
+  cumulative = metrics_lib.reverse_cumsum(counts.by_bucket, axis=1)
+  return metrics_lib.AUC(cumulative[0], cumulative[1])
 
 
 def metrics_at(key, counts: Counts, thresholds: Sequence[float]) -> dict[str, metrics_lib.Metric]:

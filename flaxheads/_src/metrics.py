@@ -201,8 +201,9 @@ def bucket_sums(values: jax.Array, bucket: jax.Array, num_buckets: int) -> jax.A
   return zeros.at[bucket].add(values, out_sharding=out_sharding)
 
 
-def reverse_cumsum(x: jax.Array) -> jax.Array:
-  return jnp.flip(jnp.cumsum(jnp.flip(x, axis=0), axis=0), axis=0)
+def reverse_cumsum(x: jax.Array, axis: int = 0) -> jax.Array:
+  """``x[i] + x[i+1] + ...`` along ``axis``."""
+  return jax.lax.cumsum(x, axis=axis, reverse=True)
 
 
 @_metric
@@ -246,13 +247,12 @@ class AUC(Metric):
     predictions = jnp.clip(jnp.asarray(predictions, _F32), 0., 1.).ravel()
     weights = _broadcast_weights(weights, jnp.shape(labels)).ravel()
     weights = jnp.where(jnp.isnan(predictions), jnp.nan, weights)
-    is_label = jnp.asarray(labels).ravel() != 0
+    is_negative = (jnp.asarray(labels).ravel() == 0).astype(jnp.int32)
     bucket = jnp.maximum(jnp.ceil(predictions * (num_thresholds - 1)) - 1, 0)
     bucket = jnp.where(jnp.isnan(bucket), 0, bucket).astype(jnp.int32)
-    by_label = jnp.stack([jnp.where(is_label, weights, 0), jnp.where(is_label, 0, weights)], -1)
-    counts = bucket_sums(by_label, bucket, num_thresholds)
-    counts = reverse_cumsum(counts) + nan_if_nan(jnp.sum(counts))  # NaN weights are in counts
-    return cls(counts[:, 0], counts[:, 1], curve)
+    counts = bucket_sums(weights, is_negative * num_thresholds + bucket, 2 * num_thresholds)
+    counts = reverse_cumsum(counts.reshape(2, num_thresholds), axis=1) + nan_if_nan(jnp.sum(counts))
+    return cls(counts[0], counts[1], curve)  # NaN weights are in counts
 
   def with_curve(self, curve: Literal['ROC', 'PR']) -> AUC:
     """The same counts read as the other curve (one bucketing pass serves both AUCs)."""
