@@ -76,14 +76,19 @@ def test_training_updates_params_and_batch_statistics_and_eval_uses_them(make_st
   np.testing.assert_allclose(jax.jit(head.predict_step)(state, shifted).predictions['logits'], full, rtol=1e-5)
 
 
+def flax_dense_state(x):
+  """A ``flax.training`` ``TrainState`` of a Dense layer, its apply in the Linen convention."""
+  model = nn.Dense(1)
+  return flax_train_state.TrainState.create(apply_fn=lambda v, f, train, rngs=None, mutable=False:
+                                            (model.apply(v, f), {}) if mutable else model.apply(v, f),
+                                            params=model.init(jax.random.key(0), x)['params'],
+                                            tx=optax.sgd(0.1))
+
+
 def test_flax_train_state_is_accepted():
   head = fh.RegressionHead()
-  model = nn.Dense(1)
   x = jnp.ones((4, 3))
-  state = flax_train_state.TrainState.create(apply_fn=lambda v, f, train, rngs=None, mutable=False:
-                                             (model.apply(v, f), {}) if mutable else model.apply(v, f),
-                                             params=model.init(jax.random.key(0), x)['params'],
-                                             tx=optax.sgd(0.1))
+  state = flax_dense_state(x)
   new, out = jax.jit(head.train_step)(state, x, jnp.zeros(4))
   assert isinstance(new, flax_train_state.TrainState) and int(new.step) == 1
   assert float(out.loss) > 0.
@@ -173,12 +178,8 @@ def test_default_step_records_the_first_nonfinite_step_and_the_host_check_names_
 
 def test_default_step_with_a_flax_train_state_raises_through_a_callback():
   head = fh.RegressionHead()
-  model = nn.Dense(1)
   x = jnp.ones((4, 3))
-  state = flax_train_state.TrainState.create(apply_fn=lambda v, f, train, rngs=None, mutable=False:
-                                             (model.apply(v, f), {}) if mutable else model.apply(v, f),
-                                             params=model.init(jax.random.key(0), x)['params'],
-                                             tx=optax.sgd(0.1))
+  state = flax_dense_state(x)
   with pytest.raises(Exception, match='Non-finite loss or gradients at step 0'):
     new, _ = jax.jit(head.train_step)(state, x, jnp.full(4, jnp.nan))
     jax.block_until_ready(new)
