@@ -22,8 +22,18 @@ def test_batch_is_in_rows_form_for_every_head_shape():
   assert multi.logits.shape == multi.labels.shape == (5, 4)
   assert multi.unweighted_loss.shape == multi.weights.shape == multi.mask.shape == (5,)
   np.testing.assert_array_equal(multi.weights, [1., 1., 1., 0., 0.])
-  regression = fh.RegressionHead(label_dimension=2).batch(np.zeros((3, 2)), np.ones((3, 2)))
+  regression = fh.RegressionHead(label_dimension=2, weight_column='w').batch(
+      np.zeros((3, 2)), np.ones((3, 2)), {'w': np.ones(3)})
   assert regression.unweighted_loss.shape == regression.weights.shape == (3, 2)
+
+
+def test_without_weights_or_mask_one_weight_is_nan_if_any_row_is_invalid():
+  head = fh.BinaryClassHead()
+  logits = np.zeros((4, 1), np.float32)
+  assert jax.jit(head.batch)(np.array([0, 1, 1, 0]), logits).weights == 1.
+  assert np.isnan(jax.jit(head.batch)(np.array([0, 1, 2, 0]), logits).weights)  # a label of 2
+  nan_logit = np.where(np.arange(4)[:, None] == 2, np.nan, logits)
+  assert np.isnan(jax.jit(head.batch)(np.array([0, 1, 1, 0]), nan_logit).weights)
 
 
 def test_a_loss_fn_sees_the_callers_shapes_and_its_loss_is_in_rows_form():

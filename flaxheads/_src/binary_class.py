@@ -121,14 +121,14 @@ class BinaryClassHead(single_head.SingleHead):
                              thresholds=self.thresholds, predicted=batch.logits > 0)
     weight = confusion.total(counts)
     correct, tp, fp, fn = confusion.at(counts)
-    labels_total = jnp.sum(labels * w)
+    labels_total = metrics_lib.weighted_sum(labels, w)
     roc = confusion.auc(counts)
     state = {
-        key(MetricKeys.LOSS_MEAN): metrics_lib.Mean(jnp.sum(batch.unweighted_loss * w), weight),
+        key(MetricKeys.LOSS_MEAN): metrics_lib.Mean(metrics_lib.weighted_sum(batch.unweighted_loss, w), weight),
         key(MetricKeys.ACCURACY): metrics_lib.Mean(correct, weight),
         key(MetricKeys.PRECISION): metrics_lib.Precision(tp, fp),
         key(MetricKeys.RECALL): metrics_lib.Recall(tp, fn),
-        key(MetricKeys.PREDICTION_MEAN): metrics_lib.Mean(jnp.sum(logistic * w), weight),
+        key(MetricKeys.PREDICTION_MEAN): metrics_lib.Mean(metrics_lib.weighted_sum(logistic, w), weight),
         key(MetricKeys.LABEL_MEAN): metrics_lib.Mean(labels_total, weight),
         key(MetricKeys.ACCURACY_BASELINE): metrics_lib.AccuracyBaseline(labels_total, weight),
         key(MetricKeys.AUC): roc,

@@ -46,11 +46,12 @@ def count(labels: jax.Array, probabilities: jax.Array, weights: jax.Array, *, nu
       precision, recall and AUC), correct when equal to the prediction.
     probabilities: the same shape, in [0, 1] (NaN allowed: such an example
       must have a NaN weight, as the heads give it).
-    weights: the same shape.
+    weights: broadcastable to that shape.
     num_buckets: the AUC's ``num_thresholds``.
     thresholds: probabilities ``t`` at which ``probability > t`` is counted.
     predicted: optional bool predictions of the same shape (the class ids).
   """
+  weights = jnp.broadcast_to(weights, jnp.shape(labels))
   labels, probabilities, weights = (jnp.ravel(x) for x in (labels, probabilities, weights))
   order = tuple(int(i) for i in np.argsort(np.argsort(thresholds, kind='stable'), kind='stable'))
   exceeded = sum(((probabilities > t).astype(jnp.int32) for t in sorted(thresholds)), jnp.zeros((), jnp.int32))

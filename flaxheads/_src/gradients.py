@@ -17,7 +17,6 @@ import jax.numpy as jnp
 from jax.typing import ArrayLike
 
 
-
 def gradient_and_hessian(head: Any, labels: Any, logits: ArrayLike,
                          features: Any = None) -> tuple[jax.Array, jax.Array]:
   """The gradient and the exact Hessian diagonal of ``sum_i w_i * l_i`` w.r.t. ``logits``.
@@ -65,7 +64,8 @@ def gradient(head: Any, labels: Any, logits: ArrayLike, features: Any = None) ->
 
 
 def _gradient_fn(head, labels, features):
-  return jax.grad(lambda z: head.loss_terms(labels, z, features).total)
+  # With a mask (of every row) the head weighs each row on its own, so an invalid row's NaN stays in its row.
+  return jax.grad(lambda z: head.loss_terms(labels, z, features, mask=jnp.ones(z.shape[0], bool)).total)
 
 
 def _checked_logits(head, logits):

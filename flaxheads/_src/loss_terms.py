@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -19,6 +20,7 @@ import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
 
+from flaxheads._src import metrics as metrics_lib
 from flaxheads._src.keys import LossReduction
 
 RegularizationLosses = Sequence[ArrayLike] | ArrayLike | None
@@ -83,12 +85,13 @@ def weighted_terms(unweighted_loss: jax.Array, weights: jax.Array | float, mask:
   included (Estimator's ``SUM_OVER_BATCH_SIZE``), masked-out rows excluded;
   ``mask`` is ``[D0, ..., DN, 1]`` or None.
   """
-  weighted = unweighted_loss * weights
+  size = jnp.broadcast_shapes(jnp.shape(unweighted_loss), jnp.shape(weights))
   if mask is None:
-    count = jnp.float32(weighted.size)
+    count = jnp.float32(math.prod(size))
   else:
-    count = jnp.sum(jnp.broadcast_to(mask, weighted.shape), dtype=jnp.float32)
-  return LossTerms(jnp.sum(weighted), count, LossReduction(reduction))
+    count = jnp.sum(jnp.broadcast_to(mask, size), dtype=jnp.float32)
+  total = metrics_lib.weighted_sum(jnp.broadcast_to(unweighted_loss, size), weights)
+  return LossTerms(total, count, LossReduction(reduction))
 
 
 def regularization_total(regularization_losses: RegularizationLosses) -> jax.Array:

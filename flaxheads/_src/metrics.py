@@ -54,6 +54,18 @@ def _sums(*arrays: jax.Array) -> jax.Array:
   return jnp.stack([jnp.sum(a) for a in arrays])
 
 
+def weighted_sum(values: jax.Array, weights: ArrayLike) -> jax.Array:
+  """``sum(values * weights)``; a scalar weight multiplies the sum, not every value.
+
+  On CPU, XLA hands reductions to a library that needs every operand in
+  memory, so a scalar broadcast into the product would be written out whole.
+  """
+  weights = jnp.asarray(weights, _F32)
+  if weights.ndim == 0:
+    return weights * jnp.sum(values)
+  return jnp.sum(values * weights)
+
+
 def _broadcast_weights(weights: ArrayLike | None, shape) -> jax.Array:
   if weights is None:
     return jnp.ones(shape, _F32)
@@ -91,6 +103,9 @@ class Mean(Metric):
   def from_values(cls, values: ArrayLike, weights: ArrayLike | None = None) -> Mean:
     """The state of one batch of ``values`` (any shape) and broadcastable ``weights``."""
     values = jnp.asarray(values, _F32)
+    if weights is None or jnp.ndim(weights) == 0:  # one weight for every value: it scales the sums
+      weight = jnp.asarray(1. if weights is None else weights, _F32)
+      return cls(weight * jnp.sum(values), weight * values.size)
     weights = _broadcast_weights(weights, values.shape)
     return cls(*_sums(values * weights, weights))
 

@@ -171,10 +171,10 @@ class MultiLabelHead(single_head.SingleHead):
     return self._key(template_name % self.label_vocabulary[class_id])
 
   def _batch_metrics(self, batch, regularization_losses) -> dict[str, metrics_lib.Metric]:
-    key, w, labels = self._key, batch.weights, batch.labels  # labels and logits [R, n_classes], w [R]
+    key, w, labels = self._key, batch.weights, batch.labels  # labels and logits [R, n_classes], w [R] or []
     probabilities = jax.nn.sigmoid(batch.logits)
     auc = lambda y, p, w: metrics_lib.AUC.from_predictions(y, p, w, num_thresholds=self.auc_num_thresholds)
-    counts = confusion.count(labels, probabilities, jnp.broadcast_to(w[:, None], labels.shape),
+    counts = confusion.count(labels, probabilities, w[..., None],
                              num_buckets=self.auc_num_thresholds, thresholds=self.thresholds)
     roc = confusion.auc(counts)
     state = {

@@ -40,7 +40,9 @@ class Batch(NamedTuple):
 
   logits: jax.Array  # [R, logits_dimension] or [R] float32; 0 at masked-out rows
   labels: jax.Array  # [R, label width] or [R] dense labels (ids, floats or multi-hot); 0 at masked-out rows
-  weights: jax.Array  # the shape of unweighted_loss; NaN at invalid rows, 0 at masked-out rows
+  # The shape of unweighted_loss: NaN at invalid rows, 0 at masked-out rows. Without a weight column and a
+  # mask, one weight for every element: 1, or NaN if any row is invalid (it poisons the same sums).
+  weights: jax.Array
   unweighted_loss: jax.Array  # [R, loss width] or [R] float32
   mask: jax.Array | None  # bool, the shape of unweighted_loss; None: every row
 
@@ -137,6 +139,8 @@ class SingleHead(Head):
 
     Rows with invalid labels or NaN logits get NaN weights, so they poison the
     loss and every metric (under ``jit`` without :func:`flaxheads.checked`).
+    Without a weight column or mask every element weighs the same: the weight
+    is one scalar, 1 or (if any row is invalid) NaN.
     The result is in rows form (:func:`rows`); shapes are checked, and a
     ``loss_fn`` called, on the caller's ``[D0, ..., DN, ...]``.
     """
@@ -154,12 +158,15 @@ class SingleHead(Head):
     unweighted = self._default_loss(labels_rows, logits_rows) if user_loss is None else rows(user_loss)
     width = 1 if unweighted.ndim == 1 else unweighted.shape[-1]
     per_element = logits.shape[:-1] + (width,)
-    weights = example_weights(features, self.weight_column, logits, loss_width=width)
-    weights = rows(jnp.broadcast_to(jnp.asarray(weights, jnp.float32), per_element))
-    row_mask = None if row_mask is None else rows(jnp.broadcast_to(row_mask, per_element))
     # max propagates NaN, and the softmax losses compute it anyway: a third of any(isnan).
     nan_logits = jnp.isnan(logits_rows if logits_rows.ndim == 1 else jnp.max(logits_rows, axis=-1))
     valid = self._label_validity(labels_rows) & ~nan_logits
+    if self.weight_column is None and row_mask is None:  # one weight: 1, or NaN if any row is invalid
+      weight = 1. + jnp.sum(jnp.where(valid, 0., jnp.nan))
+      return Batch(logits_rows, labels_rows, weight, unweighted, None)
+    weights = example_weights(features, self.weight_column, logits, loss_width=width)
+    weights = rows(jnp.broadcast_to(jnp.asarray(weights, jnp.float32), per_element))
+    row_mask = None if row_mask is None else rows(jnp.broadcast_to(row_mask, per_element))
     if width > 1:
       valid = valid[:, None]
     if row_mask is not None:
