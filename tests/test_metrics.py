@@ -197,3 +197,14 @@ def _remaining(n):
       sizes.append(part)
       n -= part
   return sizes
+
+
+@pytest.mark.parametrize('shape, axis', [((5,), 0), ((64,), 0), ((2, 200), 1), ((1000, 2), 0), ((2, 100_000), 1)])
+def test_reverse_cumsum_is_exact_for_counts_and_close_for_real_values(shape, axis):
+  from flaxheads._src.metrics import reverse_cumsum  # pylint: disable=g-import-not-at-top
+  rng = np.random.default_rng(0)
+  counts = rng.integers(0, 9, shape).astype(np.float32)
+  reverse = lambda x: np.flip(np.cumsum(np.flip(x.astype(np.float64), axis), axis), axis)
+  np.testing.assert_array_equal(jax.jit(reverse_cumsum, static_argnums=1)(counts, axis), reverse(counts))
+  values = rng.uniform(0., 1., shape).astype(np.float32)
+  np.testing.assert_allclose(reverse_cumsum(values, axis), reverse(values), rtol=1e-5)

@@ -27,6 +27,7 @@ from typing import Literal, TypeVar
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax.sharding import AxisType, NamedSharding, PartitionSpec
 from jax.typing import ArrayLike
 
@@ -217,8 +218,29 @@ def bucket_sums(values: jax.Array, bucket: jax.Array, num_buckets: int) -> jax.A
 
 
 def reverse_cumsum(x: jax.Array, axis: int = 0) -> jax.Array:
-  """``x[i] + x[i+1] + ...`` along ``axis``."""
-  return jax.lax.cumsum(x, axis=axis, reverse=True)
+  """``x[i] + x[i+1] + ...`` along ``axis``; exact for integer-valued float32 sums below 2**24.
+
+  One matrix product (at full float32 precision) sums every block of 32 from
+  each element to its end, plus the totals of the blocks after it, which a
+  short ``lax.cumsum`` gives. On CPU this is several times faster than
+  ``lax.cumsum``'s log-depth scan for 100,000 AUC thresholds: XLA fuses the
+  scan into every reader of its result and recomputes it per element.
+  """
+  x = jnp.moveaxis(jnp.asarray(x), axis, -1)
+  length = x.shape[-1]
+  blocks = jnp.pad(x, [(0, 0)] * (x.ndim - 1) + [(0, -length % _BLOCK)]).reshape(x.shape[:-1] + (-1, _BLOCK))
+  totals = jnp.sum(blocks, axis=-1)
+  later = jax.lax.cumsum(totals, axis=totals.ndim - 1, reverse=True) - totals
+  sums = jnp.matmul(jnp.concatenate([blocks, later[..., None]], axis=-1), _SUFFIX_SUMS,
+                    precision=jax.lax.Precision.HIGHEST)
+  sums = sums.reshape(x.shape[:-1] + (-1,))[..., :length]
+  # Kept whole: otherwise readers index the [blocks, 32] product with a division per element.
+  return jnp.moveaxis(jax.lax.optimization_barrier(sums), -1, axis)
+
+
+_BLOCK = 32
+# [k, j]: block element k counts towards the sum from j (k >= j); the last row adds the later blocks.
+_SUFFIX_SUMS = np.concatenate([np.tril(np.ones((_BLOCK, _BLOCK), np.float32)), np.ones((1, _BLOCK), np.float32)])
 
 
 @_metric
