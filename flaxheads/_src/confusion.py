@@ -32,7 +32,8 @@ _MAX_JOINT_BINS = 1 << 14
 class Counts(NamedTuple):
   """Weights of one batch by outcome; see :func:`count`."""
 
-  by_outcome: jax.Array  # [3, P, K + 1]: label 0 / 1 / other, predicted no / yes (P = 2; 1 if not given), thresholds exceeded
+  # [3, P, K + 1]: label 0 / 1 / other, predicted no / yes (P = 2; P = 1 without), thresholds exceeded (0 .. K)
+  by_outcome: jax.Array
   by_bucket: jax.Array  # [2, T]: label != 0 / label == 0 per AUC bucket (probability in ((i-1)/(T-1), i/(T-1)])
   order: tuple[int, ...]  # the position of each requested threshold among the sorted ones
 

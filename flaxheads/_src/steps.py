@@ -214,7 +214,7 @@ def raise_if_nonfinite(state: train_state_lib.TrainState) -> None:
     >>> fh.raise_if_nonfinite(state)
     Traceback (most recent call last):
     ...
-    flaxheads.NonFiniteLossError: Non-finite loss or gradients at step 0; the state holds that step's update: restore an earlier checkpoint.
+    flaxheads.NonFiniteLossError: Non-finite loss or gradients at step 0; the state holds that step's update: ...
   """
   value = state.nonfinite_step
   if isinstance(value, jax.Array) and not value.is_fully_addressable:  # replicated over processes

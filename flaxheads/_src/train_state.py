@@ -31,7 +31,8 @@ class TrainState(struct.PyTreeNode):
   ``apply_fn`` and ``tx`` are static. ``model_state`` holds every Flax
   collection except ``params`` (``batch_stats`` and whatever else the model
   declares mutable): Estimator's ``update_ops``. ``nonfinite_step`` records
-  the first step that met a non-finite loss or gradient (see :func:`flaxheads.train_step` and :func:`flaxheads.raise_if_nonfinite`).
+  the first step that met a non-finite loss or gradient (see
+  :func:`flaxheads.train_step` and :func:`flaxheads.raise_if_nonfinite`).
   """
 
   step: jax.Array  # [] int32, the number of updates applied
