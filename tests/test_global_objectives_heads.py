@@ -141,7 +141,8 @@ SHARDED = textwrap.dedent('''
 
 
 def test_sharded_step_counts_the_global_batch():
-  env = {**os.environ, 'XLA_FLAGS': '--xla_force_host_platform_device_count=8', 'JAX_PLATFORMS': 'cpu'}
+  flags = f"{os.environ.get('XLA_FLAGS', '')} --xla_force_host_platform_device_count=8".strip()
+  env = {**os.environ, 'XLA_FLAGS': flags, 'JAX_PLATFORMS': 'cpu'}
   result = subprocess.run([sys.executable, '-c', SHARDED], env=env, capture_output=True, text=True, timeout=300)
   assert result.returncode == 0 and result.stdout.strip() == 'ok', result.stderr[-3000:]
 

@@ -54,8 +54,9 @@ def free_port():
 
 def start_processes(workdir, path, *extra, devices=2):
   port = free_port()
-  env = {**os.environ, 'JAX_PLATFORMS': 'cpu',
-         'XLA_FLAGS': f'--xla_force_host_platform_device_count={devices} --xla_backend_optimization_level=0'}
+  flags = (f"{os.environ.get('XLA_FLAGS', '')} --xla_force_host_platform_device_count={devices}"
+           ' --xla_backend_optimization_level=0')
+  env = {**os.environ, 'JAX_PLATFORMS': 'cpu', 'XLA_FLAGS': flags.strip()}
   return [subprocess.Popen([sys.executable, '-m', 'flaxheads', *args(workdir, path, *extra),
                             '--coordinator_address', f'127.0.0.1:{port}', '--num_processes', '2',
                             '--process_id', str(i)],
