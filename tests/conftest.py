@@ -50,3 +50,9 @@ def pytest_unconfigure(config):
   if created:
     shutil.rmtree(created, ignore_errors=True)
 
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items):
+  """The tests marked slow first: under xdist they start while the short ones can still fill the other worker."""
+  items.sort(key=lambda item: item.get_closest_marker('slow') is None)  # stable: otherwise in order

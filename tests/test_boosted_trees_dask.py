@@ -16,6 +16,7 @@ TIMEOUT_S = 300
 SCRIPT = pathlib.Path(__file__).parent / 'dask_trees' / 'train.py'
 
 
+@pytest.mark.slow
 def test_dask_head_objective_grows_the_builtin_trees_and_merges_metrics():
   root = str(pathlib.Path(__file__).resolve().parents[1])
   env = {**os.environ, 'PYTHONPATH': os.pathsep.join([root, os.environ.get('PYTHONPATH', '')])}

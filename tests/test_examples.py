@@ -16,6 +16,7 @@ def run_example(name):
   return ast.literal_eval(out.strip().splitlines()[-1])  # the scripts print a dict of floats
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('name, key, minimum', [
     ('quickstart.py', 'accuracy', 0.95),
     ('sequence_tagging.py', 'accuracy/sign', 0.9),

@@ -140,6 +140,7 @@ SHARDED = textwrap.dedent('''
 ''')
 
 
+@pytest.mark.slow
 def test_sharded_step_counts_the_global_batch():
   flags = f"{os.environ.get('XLA_FLAGS', '')} --xla_force_host_platform_device_count=8".strip()
   env = {**os.environ, 'XLA_FLAGS': flags, 'JAX_PLATFORMS': 'cpu'}
@@ -152,6 +153,7 @@ ARGS = ['--config.train_steps=6', '--config.eval_every=3', '--config.checkpoint_
         '--config.progress_bar=false', '--config.plots=false']
 
 
+@pytest.mark.slow
 def test_cli_trains_and_resumes_to_the_uninterrupted_result(tmp_path):
   whole, parts = tmp_path / 'whole', tmp_path / 'parts'
   assert cli.main(['train', '--config', CONFIG, '--workdir', str(whole), *ARGS]) == 0

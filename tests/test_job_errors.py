@@ -12,6 +12,8 @@ import pytest
 from flaxheads.job import cli
 from flaxheads.job import config as config_lib
 
+pytestmark = pytest.mark.xdist_group('job_errors')  # one worker trains the shared workdir once
+
 CONFIG = str(config_lib.CONFIG_DIR / 'csv_file.py')
 
 

@@ -27,6 +27,9 @@ from flaxheads.job import cli
 from flaxheads.job import config as config_lib
 from flaxheads.job import checkpoints, data, runner
 
+# One worker builds the exports once, and imports TensorFlow once for this module and test_export.py.
+pytestmark = pytest.mark.xdist_group('tensorflow')
+
 HERE = pathlib.Path(__file__).parent
 # Boosted-tree configs export their booster and no SavedModel: test_job_export_trees.py.
 CONFIGS = sorted(p.stem for p in config_lib.CONFIG_DIR.glob('*.py') if not p.stem.startswith('boosted_trees'))

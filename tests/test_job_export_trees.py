@@ -31,6 +31,8 @@ from test_job_trees import BINARY, MULTI_CLASS, SMALL
 xgb = pytest.importorskip('xgboost')
 pytest.importorskip('lightgbm')
 
+pytestmark = pytest.mark.xdist_group('job_export_trees')  # one worker builds the exports once
+
 ROUNDS, ROWS = 2, 5
 CASES = {  # name: (config file, library, more overrides)
     'binary-xgboost': (BINARY, 'xgboost', []),

@@ -82,6 +82,7 @@ def final_state(workdir, path):
   return runner.restore(job, workdir)
 
 
+@pytest.mark.slow
 def test_two_processes_of_two_devices_equal_one_process(path, tmp_path):
   multi, single = tmp_path / 'multi', tmp_path / 'single'
   processes = start_processes(multi, path)
@@ -106,6 +107,7 @@ def test_two_processes_of_two_devices_equal_one_process(path, tmp_path):
   assert states[0] != states[1]  # each process its own reader
 
 
+@pytest.mark.slow
 def test_a_process_that_dies_makes_the_other_exit_with_an_error(path, tmp_path):
   processes = start_processes(tmp_path, path, '--config.train_steps=1000000', '--config.eval_every=0')
   try:

@@ -7,6 +7,7 @@ import sys
 
 import jax
 import numpy as np
+import pytest
 
 from flaxheads.job import cli, reporting, runner
 from flaxheads.job import config as config_lib
@@ -33,6 +34,7 @@ def final_state(workdir):
 KILL = pathlib.Path(__file__).parent / 'kill_after_evaluation.py'
 
 
+@pytest.mark.slow
 def test_killed_run_resumes_to_the_uninterrupted_result(tmp_path, capsys):
   killed, whole = tmp_path / 'killed', tmp_path / 'whole'
   command = [sys.executable, str(KILL), '8', str(killed / 'checkpoints' / '5'),

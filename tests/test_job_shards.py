@@ -22,6 +22,10 @@ import pytest
 from flaxheads.job import cli, data, reporting, runner, shards, streaming
 from flaxheads.job import config as config_lib
 
+# One worker runs them in turn: they compile the same train and eval steps, in this process and in the
+# runs they start, and none of those runs reads a compiled program that another is still writing.
+pytestmark = pytest.mark.xdist_group('job_shards')
+
 CONFIG = str(config_lib.CONFIG_DIR / 'csv_file.py')
 KILL = pathlib.Path(__file__).parent / 'kill_after_evaluation.py'
 ROWS, SHARDS, FEATURES = 600, 3, ['f0', 'f1', 'f2', 'f3']

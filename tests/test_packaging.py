@@ -39,6 +39,7 @@ def venv(tmp_path_factory):
 
 
 @pytest.mark.packaging
+@pytest.mark.slow
 def test_installed_wheel_trains_a_bundled_config_by_name(venv, tmp_path):
   env_dir, env = venv
   where = run([str(env_dir / 'bin' / 'python'), '-c', 'import flaxheads; print(flaxheads.__file__)'],
