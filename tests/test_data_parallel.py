@@ -8,7 +8,8 @@ statistics, losses and metrics (to 1e-5).
 
 The work runs in subprocesses (``tests/data_parallel/train_paths.py``) started
 with ``--xla_force_host_platform_device_count``, so that this process needs no
-particular devices.
+particular devices. The single-process cases share one subprocess: starting
+one takes about as long as a case's training.
 """
 
 import os
@@ -62,18 +63,29 @@ def assert_trained(result, evaluate=True):
     assert result['metrics/accuracy'] > 0.8
 
 
-@pytest.mark.parametrize('case, setups, evaluate', [
-    ('binary', ['jit_auto', 'jit_explicit', 'shard_map', 'pmap'], True),
-    ('multiclass', ['jit_auto', 'jit_explicit', 'shard_map', 'pmap'], True),
-    ('nnx', ['jit_auto', 'jit_explicit'], True),
+CASES = {  # case: (the setups compared with one device, whether it evaluates)
+    'binary': (['jit_auto', 'jit_explicit', 'shard_map', 'pmap'], True),
+    'multiclass': (['jit_auto', 'jit_explicit', 'shard_map', 'pmap'], True),
+    'nnx': (['jit_auto', 'jit_explicit'], True),
     # Plain SGD, a SUM reduction and a regularization loss: gradients combined with the right scale.
-    ('sgd_sum', ['shard_map', 'pmap'], False),
-], ids=['binary', 'multiclass', 'nnx', 'sgd_sum'])
-def test_every_setup_matches_one_device(case, setups, evaluate, tmp_path):
-  out = tmp_path / 'results.npz'
-  proc = run_script(case, out)
+    'sgd_sum': (['shard_map', 'pmap'], False),
+}
+
+
+@pytest.fixture(scope='module')
+def case_results(tmp_path_factory):
+  """``{case: results}`` of every case, run in turn by one subprocess."""
+  out = tmp_path_factory.mktemp('data_parallel') / 'results-{case}.npz'
+  proc = run_script(','.join(CASES), out)
   assert proc.returncode == 0, proc.stderr[-5000:]
-  results = load(out)
+  return {case: load(str(out).format(case=case)) for case in CASES}
+
+
+@pytest.mark.xdist_group('data_parallel')  # one worker starts the subprocess of case_results
+@pytest.mark.parametrize('case', CASES)
+def test_every_setup_matches_one_device(case, case_results):
+  setups, evaluate = CASES[case]
+  results = case_results[case]
   assert sorted(results) == sorted(['single', *setups])
   assert_trained(results['single'], evaluate)
   for setup in setups:
@@ -86,6 +98,7 @@ def free_port():
     return s.getsockname()[1]
 
 
+@pytest.mark.slow
 def test_two_processes_match_one_device(tmp_path):
   out, port = tmp_path / 'results.npz', free_port()
   processes = [

@@ -15,7 +15,11 @@ evaluates the head's metrics on the global batch and saves the results to one
 Usage::
 
   python train_paths.py CASE OUT.npz [--paths single,shard_map,...]
+  python train_paths.py CASE,CASE,... 'OUT-{case}.npz'
   python train_paths.py CASE OUT.npz --process-id I --num-processes N --port P
+
+With several cases (each on its default paths), one process runs them in turn
+and writes one file per case, ``{case}`` in ``OUT`` replaced by its name.
 
 The multi-device paths need several devices, e.g. start with
 ``XLA_FLAGS=--xla_force_host_platform_device_count=8``.
@@ -246,14 +250,24 @@ def run_multiprocess(case, process_id, num_processes, port):
 
 def main():
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-  parser.add_argument('case', choices=sorted(CASES))
-  parser.add_argument('out', help='the .npz file to write; multi-process: by process 0, which also '
-                      'runs the single-device path')
+  parser.add_argument('case', help=f'one of {", ".join(sorted(CASES))}, or several, comma-separated')
+  parser.add_argument('out', help='the .npz file to write (with several cases, a name with {case}); '
+                      'multi-process: by process 0, which also runs the single-device path')
   parser.add_argument('--paths', help='comma-separated single-process paths; default: the case\'s')
   parser.add_argument('--process-id', type=int, help='run the multi-process path as this process')
   parser.add_argument('--num-processes', type=int, default=2)
   parser.add_argument('--port', type=int, help='the coordinator port on 127.0.0.1')
   args = parser.parse_args()
+  cases = args.case.split(',')
+  unknown = sorted(set(cases) - set(CASES))
+  if unknown:
+    parser.error(f'unknown case(s) {", ".join(unknown)}; choose from {", ".join(sorted(CASES))}')
+  if len(cases) > 1:
+    if args.process_id is not None or args.paths or '{case}' not in args.out:
+      parser.error('several cases run on their default paths, in one process, into OUT with {case}')
+    for case in cases:
+      save(args.out.format(case=case), {path: run_path(case, path) for path in CASES[case].paths})
+    return
   if args.process_id is not None:
     results = {'multiprocess': run_multiprocess(args.case, args.process_id, args.num_processes, args.port)}
     if args.process_id != 0:
@@ -262,8 +276,11 @@ def main():
   else:
     paths = args.paths.split(',') if args.paths else CASES[args.case].paths
     results = {path: run_path(args.case, path) for path in paths}
-  np.savez(args.out, **{f'{path}|{name}': value for path, result in results.items()
-                        for name, value in result.items()})
+  save(args.out, results)
+
+
+def save(out, results):
+  np.savez(out, **{f'{path}|{name}': value for path, result in results.items() for name, value in result.items()})
 
 
 if __name__ == '__main__':
