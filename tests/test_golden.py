@@ -62,6 +62,21 @@ WEIGHT_FNS = {'plus_one': lambda w: jnp.asarray(w, jnp.float32) + 1.}
 
 
 def make_head(case):
+  """The head of a case (or of a composite case's head spec): one object per spec, shared by its tests.
+
+  Heads are frozen and hashable, and compile their eager programs once per head; a head with a
+  ``weight_fn`` hook holds a new function each time it is built, and would compile them again.
+  """
+  key = json.dumps({k: case.get(k) for k in ('head', 'kwargs', 'hooks')}, sort_keys=True)
+  if key not in _HEADS:
+    _HEADS[key] = _build_head(case)
+  return _HEADS[key]
+
+
+_HEADS = {}
+
+
+def _build_head(case):
   kwargs = dict(case['kwargs'])
   hooks = case.get('hooks') or {}
   if 'loss_fn' in hooks:
