@@ -22,9 +22,9 @@ more than once.
 
 import os
 import shutil
+import sys
 import tempfile
 
-import jax
 import pytest
 
 XLA_TEST_FLAGS = {'--xla_backend_optimization_level': '0', '--xla_cpu_use_fusion_emitters': 'false'}
@@ -41,15 +41,17 @@ def pytest_configure(config):
     os.environ[CACHE_DIR] = tempfile.mkdtemp(prefix='flaxheads-jax-cache-')
     config.stash[_created] = os.environ[CACHE_DIR]
   os.environ.setdefault(MIN_COMPILE_TIME, '0')  # every program, not only those that took a second
-  jax.config.update('jax_compilation_cache_dir', os.environ[CACHE_DIR])
-  jax.config.update('jax_persistent_cache_min_compile_time_secs', float(os.environ[MIN_COMPILE_TIME]))
+  # JAX reads both when it is imported: by the tests, after this (the xdist controller never imports it).
+  if 'jax' in sys.modules:  # imported before this hook, e.g. by a plugin
+    jax = sys.modules['jax']
+    jax.config.update('jax_compilation_cache_dir', os.environ[CACHE_DIR])
+    jax.config.update('jax_persistent_cache_min_compile_time_secs', float(os.environ[MIN_COMPILE_TIME]))
 
 
 def pytest_unconfigure(config):
   created = config.stash.get(_created, None)
   if created:
     shutil.rmtree(created, ignore_errors=True)
-
 
 
 @pytest.hookimpl(trylast=True)
