@@ -21,6 +21,9 @@ import pytest
 from flaxheads.job import cli, reporting, runner
 from flaxheads.job import config as config_lib
 
+# In turn on one worker: the second test's processes read the programs that the first one's compiled.
+pytestmark = pytest.mark.xdist_group('multiprocess')
+
 CONFIG = str(config_lib.CONFIG_DIR / 'csv_file.py')
 TIMEOUT_S = 240
 OVERRIDES = ['data.name=shards', 'train_steps=12', 'batch_size=16', 'eval_every=6', 'checkpoint_every=6',
