@@ -67,6 +67,11 @@ def snapshot(folder: pathlib.Path):
     (['--config.batch_size=0'], 'config.batch_size must be positive'),
     (['--config', 'no_such_config.py'], "config file 'no_such_config.py' does not exist"),
     (['--config.model.hidden_units=(5,)'], 'does not fit the configured model and optimizer'),
+    (['--num_processes=2'], 'a multi-process run needs --coordinator_address, --num_processes and --process_id'),
+    (['--coordinator_address=127.0.0.1:1', '--num_processes=2', '--process_id=2'],
+     '--process_id must be in [0, 2), got 2'),
+    (['--coordinator_address=127.0.0.1:1', '--num_processes=2', '--process_id=0', '--heartbeat_timeout=0'],
+     '--heartbeat_timeout must be at least 1 second, got 0'),
 ], ids=lambda v: v if isinstance(v, str) and len(v) < 30 else None)
 def test_bad_input_is_one_line_and_touches_nothing(args, message, base, workdir, capsys):
   before = snapshot(workdir)

@@ -66,6 +66,9 @@ def _parser() -> argparse.ArgumentParser:
                                                        '(default: $JAX_NUM_PROCESSES)')
   train.add_argument('--process_id', type=int, help='multi-process run: this process, 0 .. num_processes - 1 '
                                                     '(default: $JAX_PROCESS_ID)')
+  train.add_argument('--heartbeat_timeout', type=int, default=distributed.HEARTBEAT_TIMEOUT_S,
+                     help='multi-process run: seconds after which a process that stopped answering makes '
+                          f'the others fail (default: {distributed.HEARTBEAT_TIMEOUT_S})')
   evaluate = commands.add_parser('evaluate', parents=[common], help='evaluate the latest checkpoint')
   evaluate.add_argument('--split', default='eval', choices=('train', 'eval'),
                         help='the rows to evaluate: eval (held out, the default) or train')
@@ -100,7 +103,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     workdir = pathlib.Path(args.workdir) if args.workdir else default_workdir(args.config)
     job = trees if trees.is_trees(config) else runner
     if args.command == 'train':
-      distributed.initialize(args.coordinator_address, args.num_processes, args.process_id)
+      distributed.initialize(args.coordinator_address, args.num_processes, args.process_id,
+                             heartbeat_timeout=args.heartbeat_timeout)
       job.train(config, workdir)
     elif args.command == 'evaluate':
       job.evaluate(config, workdir, args.split)

@@ -30,11 +30,15 @@ from flaxheads.job import data
 from flaxheads.job.errors import JobError
 
 AXIS = 'data'
-HEARTBEAT_TIMEOUT_S = 20  # a process that stops answering makes the others fail after this long
+HEARTBEAT_TIMEOUT_S = 20  # default: a process that stops answering makes the others fail after this long
 
 
-def initialize(coordinator: str | None, num_processes: int | None, process_id: int | None) -> None:
-  """Joins a multi-process run when one is described (by the arguments or the environment); else nothing."""
+def initialize(coordinator: str | None, num_processes: int | None, process_id: int | None, *,
+               heartbeat_timeout: int = HEARTBEAT_TIMEOUT_S) -> None:
+  """Joins a multi-process run when one is described (by the arguments or the environment); else nothing.
+
+  A process that stops answering for ``heartbeat_timeout`` seconds makes the others fail.
+  """
   coordinator = coordinator or os.environ.get('JAX_COORDINATOR_ADDRESS')
   num_processes = num_processes if num_processes is not None else _int_env('JAX_NUM_PROCESSES')
   process_id = process_id if process_id is not None else _int_env('JAX_PROCESS_ID')
@@ -45,10 +49,12 @@ def initialize(coordinator: str | None, num_processes: int | None, process_id: i
                    '(or JAX_COORDINATOR_ADDRESS, JAX_NUM_PROCESSES and JAX_PROCESS_ID)')
   if not 0 <= process_id < num_processes:
     raise JobError(f'--process_id must be in [0, {num_processes}), got {process_id}')
+  if heartbeat_timeout < 1:
+    raise JobError(f'--heartbeat_timeout must be at least 1 second, got {heartbeat_timeout}')
   jax.config.update('jax_cpu_collectives_implementation', 'gloo')  # CPU devices only
   try:
     jax.distributed.initialize(coordinator, num_processes=num_processes, process_id=process_id,
-                               initialization_timeout=120, heartbeat_timeout_seconds=HEARTBEAT_TIMEOUT_S)
+                               initialization_timeout=120, heartbeat_timeout_seconds=heartbeat_timeout)
   except Exception as e:  # the runtime's errors have no common type
     raise JobError(f'cannot join the run at {coordinator} as process {process_id} of {num_processes}: '
                    f'{str(e).strip().splitlines()[0]}') from e
