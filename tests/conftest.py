@@ -4,10 +4,12 @@ Most of the suite's time is XLA compiling small CPU programs, many of them
 more than once.
 
 * Compile options, set in ``XLA_FLAGS`` for this process, its xdist workers
-  and every subprocess a test starts: no LLVM optimizations, and XLA's loop
-  emitters instead of its newer MLIR fusion emitters. Together they compile
-  these programs about three times faster, and the programs run about as fast
-  (they are small); every test passes with and without them. A flag already
+  and every subprocess a test starts: no LLVM optimizations, XLA's loop
+  emitters instead of its newer MLIR fusion emitters, and each program's code
+  generated in one piece rather than split over threads (the workers already
+  keep every core busy). Together they compile these programs about three
+  times faster, and the programs run about as fast (they are small); every
+  test passes with and without them. A flag already
   in ``XLA_FLAGS`` is left as it is, e.g.
   ``XLA_FLAGS='--xla_backend_optimization_level=2 --xla_cpu_use_fusion_emitters=true'``
   runs the suite with XLA's own defaults.
@@ -27,7 +29,8 @@ import tempfile
 
 import pytest
 
-XLA_TEST_FLAGS = {'--xla_backend_optimization_level': '0', '--xla_cpu_use_fusion_emitters': 'false'}
+XLA_TEST_FLAGS = {'--xla_backend_optimization_level': '0', '--xla_cpu_use_fusion_emitters': 'false',
+                  '--xla_cpu_parallel_codegen_split_count': '1'}
 CACHE_DIR = 'JAX_COMPILATION_CACHE_DIR'
 MIN_COMPILE_TIME = 'JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS'
 _created = pytest.StashKey[str]()  # the cache directory this process made, to remove at the end
