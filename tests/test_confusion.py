@@ -85,3 +85,13 @@ def test_metrics_at_builds_estimators_threshold_metrics():
   np.testing.assert_allclose(state['recall/positive_threshold_0.25/head'].compute(), tp / (tp + fn), rtol=1e-5)
   np.testing.assert_allclose(state['accuracy/positive_threshold_0.25/head'].compute(),
                              correct / np.sum(weights.astype(np.float64)), rtol=1e-5)
+
+
+@pytest.mark.parametrize('weight', [1., 2.5, np.nan])
+def test_one_weight_for_every_example_scales_the_counts(weight):
+  labels, probabilities, _, predicted = batch(500)
+  count = lambda w: confusion.count(labels, probabilities, w, num_buckets=200, thresholds=THRESHOLDS,
+                                    predicted=predicted)
+  scalar, every = count(np.float32(weight)), count(np.full(500, weight, np.float32))
+  np.testing.assert_array_equal(scalar.by_outcome, every.by_outcome)
+  np.testing.assert_array_equal(scalar.by_bucket, every.by_bucket)

@@ -47,11 +47,15 @@ def count(labels: jax.Array, probabilities: jax.Array, weights: jax.Array, *, nu
       precision, recall and AUC), correct when equal to the prediction.
     probabilities: the same shape, in [0, 1] (NaN allowed: such an example
       must have a NaN weight, as the heads give it).
-    weights: broadcastable to that shape.
+    weights: broadcastable to that shape; a scalar (one weight for every
+      example) counts the examples and scales the counts.
     num_buckets: the AUC's ``num_thresholds``.
     thresholds: probabilities ``t`` at which ``probability > t`` is counted.
     predicted: optional bool predictions of the same shape (the class ids).
   """
+  scale = None
+  if jnp.ndim(weights) == 0:  # every example weighs the same: count them, then scale the counts
+    weights, scale = jnp.ones((), jnp.float32), weights
   weights = jnp.broadcast_to(weights, jnp.shape(labels))
   labels, probabilities, weights = (jnp.ravel(x) for x in (labels, probabilities, weights))
   order = tuple(int(i) for i in np.argsort(np.argsort(thresholds, kind='stable'), kind='stable'))
@@ -76,6 +80,8 @@ def count(labels: jax.Array, probabilities: jax.Array, weights: jax.Array, *, nu
     by_outcome = metrics_lib.bucket_sums(weights, outcome, outcomes).reshape(shape)
     by_bucket = metrics_lib.bucket_sums(weights, (~positive).astype(jnp.int32) * num_buckets + bucket,
                                         2 * num_buckets).reshape(2, num_buckets)
+  if scale is not None:
+    by_outcome, by_bucket = by_outcome * scale, by_bucket * scale
   poison = metrics_lib.nan_if_nan(jnp.sum(by_outcome))
   return Counts(by_outcome + poison, by_bucket + poison, order)
 

@@ -162,7 +162,8 @@ class SingleHead(Head):
     nan_logits = jnp.isnan(logits_rows if logits_rows.ndim == 1 else jnp.max(logits_rows, axis=-1))
     valid = self._label_validity(labels_rows) & ~nan_logits
     if self.weight_column is None and row_mask is None:  # one weight: 1, or NaN if any row is invalid
-      weight = jnp.where(jnp.all(valid), 1., jnp.nan)
+      # A float sum (NaN if any row is invalid): XLA:CPU vectorizes it, unlike a reduction of booleans.
+      weight = 1. + jnp.sum(jnp.where(valid, 0., jnp.nan))
       return Batch(logits_rows, labels_rows, weight, unweighted, None)
     weights = example_weights(features, self.weight_column, logits, loss_width=width)
     weights = rows(jnp.broadcast_to(jnp.asarray(weights, jnp.float32), per_element))
