@@ -100,3 +100,13 @@ def test_unsupported_heads():
     bt.xgboost_metric(fh.RegressionHead(), key='auc')
   with pytest.raises(TypeError, match='takes one float: build the metric with key='):
     bt.xgboost_metric(fh.RegressionHead())(np.zeros(3), np.zeros(3))
+
+
+def test_batches_are_aligned_for_jax_to_read_in_place():
+  from flaxheads._src.boosted_trees import inputs
+  margins = np.arange(3 * 41, dtype=np.float32).reshape(41, 3)[:, ::-1]  # neither contiguous nor aligned
+  batch = inputs.batch(fh.MultiClassHead(3), np.arange(41) % 3, margins, np.ones(41, np.float32))
+  for array in batch:
+    assert array.flags.c_contiguous and array.ctypes.data % 64 == 0
+  np.testing.assert_array_equal(batch.margins, margins)
+  assert inputs.aligned(batch.margins) is batch.margins

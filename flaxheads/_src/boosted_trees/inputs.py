@@ -46,9 +46,28 @@ class Batch(NamedTuple):
 
 
 def batch(head: Any, labels: Any, margins: Any, weights: Any = None) -> Batch:
-  """Checks and shapes one batch; raises ``ValueError`` naming what is wrong."""
+  """Checks and shapes one batch; raises ``ValueError`` naming what is wrong.
+
+  The arrays are C-contiguous and 64-byte aligned, which JAX's CPU backend
+  reads in place; it copies other arrays (about 30 ms for 1M x 10 margins).
+  """
   z = as_margins(head, margins)
-  return Batch(as_labels(head, labels, len(z)), z, as_weights(head, weights, len(z)))
+  w = as_weights(head, weights, len(z))
+  return Batch(aligned(as_labels(head, labels, len(z))), aligned(z), None if w is None else aligned(w))
+
+
+_ALIGNMENT = 64
+
+
+def aligned(x: np.ndarray) -> np.ndarray:
+  """``x`` if C-contiguous and 64-byte aligned, else such a copy of it."""
+  if x.flags.c_contiguous and x.ctypes.data % _ALIGNMENT == 0:
+    return x
+  buffer = np.empty(x.nbytes + _ALIGNMENT, np.uint8)
+  start = -buffer.ctypes.data % _ALIGNMENT
+  out = buffer[start:start + x.nbytes].view(x.dtype).reshape(x.shape)
+  out[...] = x
+  return out
 
 
 def as_margins(head: Any, margins: Any) -> np.ndarray:
