@@ -95,27 +95,24 @@ def as_labels(head: Any, labels: Any, n: int) -> np.ndarray:
     shape = f'[{n}]' if width == 1 else f'[{n}, {width}]'
     raise ValueError(f'labels must have {n * width} values ({shape}, one row per margin row) for '
                      f'{type(head).__name__}, got shape {y.shape}.')
-  y = y.reshape((n,) if width == 1 else (n, width)).astype(np.float64)
+  y = y.reshape((n,) if width == 1 else (n, width)).astype(np.float32, copy=False)
   _check_values(head, y)
-  if isinstance(head, fh.MultiClassHead):
-    return y.astype(np.int32)
-  return y.astype(np.float32)
+  return y.astype(np.int32) if isinstance(head, fh.MultiClassHead) else y
 
 
 def _check_values(head: Any, y: np.ndarray) -> None:
-  bad = ~np.isfinite(y)
-  expected = 'finite values'
+  """One mask of the valid labels (comparisons with NaN are false, so NaN is invalid everywhere)."""
   if isinstance(head, (fh.BinaryClassHead, fh.LogisticRegressionHead, fh.MultiLabelHead)):
-    bad |= (y < 0) | (y > 1)
-    expected = 'values in [0, 1]'
+    valid, expected = (y >= 0) & (y <= 1), 'values in [0, 1]'
   elif isinstance(head, fh.MultiClassHead):
-    bad |= (y < 0) | (y > head.n_classes - 1) | (y != np.round(y))
+    valid = (y >= 0) & (y <= head.n_classes - 1) & (y == np.round(y))
     expected = f'class ids in [0, n_classes - 1 = {head.n_classes - 1}]'
   elif isinstance(head, fh.PoissonRegressionHead):
-    bad |= y < 0
-    expected = 'counts >= 0'
-  if bad.any():
-    rows = np.nonzero(bad.reshape(len(y), -1).any(axis=1))[0]
+    valid, expected = (y >= 0) & (y < np.inf), 'counts >= 0'
+  else:
+    valid, expected = np.isfinite(y), 'finite values'
+  if not valid.all():
+    rows = np.nonzero(~valid.reshape(len(y), -1).all(axis=1))[0]
     raise ValueError(f'labels of {type(head).__name__} must be {expected}; got {y[rows[0]].tolist()} '
                      f'at row {rows[0]} ({len(rows)} invalid rows).')
 
