@@ -19,7 +19,8 @@ import flaxheads as fh
 from flaxheads import export
 from flaxheads._src.export import jax_artifact
 
-pytestmark = pytest.mark.xdist_group('tensorflow')  # one worker imports TensorFlow (see test_job_export.py)
+# One worker imports TensorFlow (see test_job_export.py).
+pytestmark = [pytest.mark.xdist_group('tensorflow'), pytest.mark.slow]
 
 HERE = pathlib.Path(__file__).parent
 GOLDEN = {c['id']: c for c in json.loads((HERE / 'golden' / 'signatures.json').read_text())['cases']}

@@ -28,7 +28,7 @@ from flaxheads.job import config as config_lib
 from flaxheads.job import checkpoints, data, runner
 
 # One worker builds the exports once, and imports TensorFlow once for this module and test_export.py.
-pytestmark = pytest.mark.xdist_group('tensorflow')
+pytestmark = [pytest.mark.xdist_group('tensorflow'), pytest.mark.slow]
 
 HERE = pathlib.Path(__file__).parent
 # Boosted-tree configs export their booster and no SavedModel: test_job_export_trees.py.

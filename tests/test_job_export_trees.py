@@ -31,7 +31,7 @@ from test_job_trees import BINARY, MULTI_CLASS, SMALL
 xgb = pytest.importorskip('xgboost')
 pytest.importorskip('lightgbm')
 
-pytestmark = pytest.mark.xdist_group('job_export_trees')  # one worker builds the exports once
+pytestmark = [pytest.mark.xdist_group('job_export_trees'), pytest.mark.slow]  # one worker builds the exports once
 
 ROUNDS, ROWS = 2, 5
 CASES = {  # name: (config file, library, more overrides)

@@ -24,7 +24,7 @@ from flaxheads.job import config as config_lib
 
 # One worker runs them in turn: they compile the same train and eval steps, in this process and in the
 # runs they start, and none of those runs reads a compiled program that another is still writing.
-pytestmark = pytest.mark.xdist_group('job_shards')
+pytestmark = [pytest.mark.xdist_group('job_shards'), pytest.mark.slow]
 
 CONFIG = str(config_lib.CONFIG_DIR / 'csv_file.py')
 KILL = pathlib.Path(__file__).parent / 'kill_after_evaluation.py'
