@@ -174,7 +174,8 @@ class MultiLabelHead(single_head.SingleHead):
     key, w, labels = self._key, batch.weights, batch.labels  # labels and logits [R, n_classes], w [R] or []
     probabilities = jax.nn.sigmoid(batch.logits)
     auc = lambda y, p, w: metrics_lib.AUC.from_predictions(y, p, w, num_thresholds=self.auc_num_thresholds)
-    counts = confusion.count(labels, probabilities, w[..., None],
+    per_pair = w if jnp.ndim(w) == 0 else w[..., None]  # every (example, class) pair
+    counts = confusion.count(labels, probabilities, per_pair,
                              num_buckets=self.auc_num_thresholds, thresholds=self.thresholds)
     roc = confusion.auc(counts)
     state = {
