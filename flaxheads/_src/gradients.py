@@ -58,11 +58,6 @@ def gradient_and_hessian(head: Any, labels: Any, logits: ArrayLike,
   return gradient, jnp.stack(columns, axis=-1)
 
 
-def gradient(head: Any, labels: Any, logits: ArrayLike, features: Any = None) -> jax.Array:
-  """The gradient alone of ``sum_i w_i * l_i`` w.r.t. ``logits``: one reverse pass."""
-  return _gradient_fn(head, labels, features)(_checked_logits(head, logits))
-
-
 def _gradient_fn(head, labels, features):
   # With a mask (of every row) the head weighs each row on its own, so an invalid row's NaN stays in its row.
   return jax.grad(lambda z: head.loss_terms(labels, z, features, mask=jnp.ones(z.shape[0], bool)).total)

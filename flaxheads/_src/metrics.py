@@ -106,7 +106,7 @@ class Mean(Metric):
     values = jnp.asarray(values, _F32)
     if weights is None or jnp.ndim(weights) == 0:  # one weight for every value: it scales the sums
       weight = jnp.asarray(1. if weights is None else weights, _F32)
-      return cls(weight * jnp.sum(values), weight * values.size)
+      return cls(weighted_sum(values, weight), weight * values.size)
     weights = _broadcast_weights(weights, values.shape)
     return cls(*_sums(values * weights, weights))
 
