@@ -251,11 +251,10 @@ def binary_histogram_results(state):
 
 
 def _binary_results(n, loss, p, y, correct, tp, fp, fn, buckets):
-  cumulative = jax.lax.cumsum(buckets, axis=1, reverse=True)
   return {'average_loss': loss / n, 'accuracy': correct / n, 'precision': tp / (tp + fp),
           'recall': tp / (tp + fn), 'prediction/mean': p / n, 'label/mean': y / n,
-          'auc': fh.metrics.AUC(cumulative[0], cumulative[1]).compute(),
-          'auc_precision_recall': fh.metrics.AUC(cumulative[0], cumulative[1], 'PR').compute()}
+          'auc': fh.metrics.AUC(buckets[0], buckets[1]).compute(),  # TP/FP by a reverse cumsum of the buckets
+          'auc_precision_recall': fh.metrics.AUC(buckets[0], buckets[1], 'PR').compute()}
 
 
 def _threshold_results(t, n, correct, tp, fp, fn):
@@ -287,9 +286,8 @@ def multi_label_metrics(state, logits, labels):
 
 def multi_label_results(state):
   (loss, n), buckets = state
-  cumulative = jax.lax.cumsum(buckets, axis=1, reverse=True)
-  return {'average_loss': loss / n, 'auc': fh.metrics.AUC(cumulative[0], cumulative[1]).compute(),
-          'auc_precision_recall': fh.metrics.AUC(cumulative[0], cumulative[1], 'PR').compute()}
+  return {'average_loss': loss / n, 'auc': fh.metrics.AUC(buckets[0], buckets[1]).compute(),
+          'auc_precision_recall': fh.metrics.AUC(buckets[0], buckets[1], 'PR').compute()}
 
 
 W2_HAND_WRITTEN = {

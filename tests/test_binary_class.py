@@ -91,4 +91,38 @@ def test_auc_num_thresholds_validated_and_used():
   with pytest.raises(ValueError, match='num_thresholds'):
     fh.BinaryClassHead(auc_num_thresholds=1)
   state = fh.BinaryClassHead(auc_num_thresholds=1000).metrics()
-  assert state['auc'].true_positives.shape == (1000,)
+  assert state['auc'].positives.shape == (1000,)
+
+
+@pytest.mark.parametrize('weight_column', [None, 'w'])
+def test_metrics_of_soft_labels_equal_separate_float64_sums(weight_column):
+  rng = np.random.default_rng(4)
+  labels = rng.choice(np.float32([0., 1., 0.25, 0.8]), 300)
+  logits = rng.normal(size=(300, 1)).astype(np.float32)
+  w = rng.uniform(0., 2., 300).astype(np.float32) if weight_column else np.ones(300, np.float32)
+  head = fh.BinaryClassHead(weight_column=weight_column)
+  state = jax.jit(head.update_metrics)(head.metrics(), {'w': w}, logits, labels)
+  got = fh.metrics.results(state)
+  w64, y, predicted = w.astype(np.float64), labels.astype(np.float64), logits[:, 0] > 0
+  np.testing.assert_allclose(got['label/mean'], np.sum(w64 * y) / np.sum(w64), rtol=1e-6)
+  np.testing.assert_allclose(got['accuracy'], np.sum(w64 * (y == predicted)) / np.sum(w64), rtol=1e-6)
+  positives = np.sum(w64 * (y != 0) * predicted)
+  np.testing.assert_allclose(got['precision'], positives / np.sum(w64 * predicted), rtol=1e-6)
+  np.testing.assert_allclose(got['recall'], positives / np.sum(w64 * (y != 0)), rtol=1e-6)
+  hard = jax.jit(head.update_metrics)(head.metrics(), {'w': w}, logits, np.round(labels))
+  np.testing.assert_allclose(fh.metrics.results(hard)['label/mean'],
+                             np.sum(w64 * np.round(y)) / np.sum(w64), rtol=1e-6)
+
+
+@pytest.mark.parametrize('weight_column', [None, 'w'])
+@pytest.mark.parametrize('bad', ['label', 'logit'])
+def test_one_invalid_row_makes_every_metric_nan_under_jit(weight_column, bad):
+  labels, logits = np.float32([0., 1., 1., 0.]), np.float32([[1.], [-1.], [2.], [0.5]])
+  if bad == 'label':
+    labels[2] = 1.5
+  else:
+    logits[2] = np.nan
+  head = fh.BinaryClassHead(weight_column=weight_column, thresholds=[0.5])
+  state = jax.jit(head.update_metrics)(head.metrics(), {'w': np.ones(4, np.float32)}, logits, labels)
+  for key, value in fh.metrics.results(state).items():
+    assert np.isnan(value), key

@@ -44,7 +44,7 @@ def test_counts_at_the_predictions_and_every_threshold_equal_separate_sums():
   for i, t in enumerate(THRESHOLDS):
     np.testing.assert_allclose(confusion.at(counts, i), expected(labels, probabilities, weights, probabilities > t),
                                rtol=1e-5, err_msg=f'threshold {t}')
-  np.testing.assert_allclose(confusion.total(counts), np.sum(weights.astype(np.float64)), rtol=1e-6)
+  np.testing.assert_allclose(counts.total, np.sum(weights.astype(np.float64)), rtol=1e-6)
 
 
 @pytest.mark.parametrize('num_buckets', [200, 100_000], ids=['joint', 'separate'])
@@ -52,15 +52,16 @@ def test_auc_buckets_equal_the_auc_metric_exactly_for_integer_weights(num_bucket
   counts, (labels, probabilities, weights, _) = counted(num_buckets, integer_weights=True)
   state = confusion.auc(counts)
   reference = metrics_lib.AUC.from_predictions(labels, probabilities, weights, num_thresholds=num_buckets)
-  np.testing.assert_array_equal(state.true_positives, reference.true_positives)
-  np.testing.assert_array_equal(state.false_positives, reference.false_positives)
+  np.testing.assert_array_equal(state.positives, reference.positives)
+  np.testing.assert_array_equal(state.negatives, reference.negatives)
 
 
 def test_the_separate_auc_histogram_gives_the_joint_counts(monkeypatch):
   joint, _ = counted(integer_weights=True)
   monkeypatch.setattr(confusion, '_MAX_JOINT_BINS', 0)
   separate, _ = counted(integer_weights=True)
-  np.testing.assert_array_equal(joint.by_outcome, separate.by_outcome)
+  np.testing.assert_array_equal(joint.table, separate.table)
+  np.testing.assert_array_equal(joint.total, separate.total)
   np.testing.assert_array_equal(joint.by_bucket, separate.by_bucket)
 
 
@@ -68,10 +69,10 @@ def test_a_nan_weight_makes_every_count_nan_and_zero_weights_count_nothing():
   labels, probabilities, weights, predicted = batch(50)
   weights[3] = np.nan
   counts = confusion.count(labels, probabilities, weights, num_buckets=10, thresholds=(0.5,), predicted=predicted)
-  assert np.isnan(counts.by_outcome).all() and np.isnan(counts.by_bucket).all()
+  assert all(np.isnan(x).all() for x in counts)
   zero = confusion.count(labels, jnp.full(50, jnp.nan), np.zeros(50, np.float32), num_buckets=10,
                          thresholds=(0.5,), predicted=predicted)
-  assert not np.asarray(zero.by_outcome).any() and not np.asarray(zero.by_bucket).any()
+  assert not any(np.asarray(x).any() for x in zero)
 
 
 def test_metrics_at_builds_estimators_threshold_metrics():
@@ -93,5 +94,26 @@ def test_one_weight_for_every_example_scales_the_counts(weight):
   count = lambda w: confusion.count(labels, probabilities, w, num_buckets=200, thresholds=THRESHOLDS,
                                     predicted=predicted)
   scalar, every = count(np.float32(weight)), count(np.full(500, weight, np.float32))
-  np.testing.assert_array_equal(scalar.by_outcome, every.by_outcome)
-  np.testing.assert_array_equal(scalar.by_bucket, every.by_bucket)
+  for name, got, want in zip(scalar._fields, scalar, every):
+    np.testing.assert_array_equal(got, want, err_msg=name)
+
+
+@pytest.mark.parametrize('weights', [np.float32(1.), np.linspace(0., 2., 60, dtype=np.float32)],
+                         ids=['scalar', 'per example'])
+def test_an_invalid_example_makes_every_count_nan_and_all_valid_changes_nothing(weights):
+  labels, probabilities, _, predicted = batch(60)
+  count = lambda valid: confusion.count(labels, probabilities, weights, num_buckets=200, thresholds=(0.5,),
+                                        predicted=predicted, valid=valid)
+  unchecked, all_valid = count(None), count(np.ones(60, bool))
+  for name, got, want in zip(unchecked._fields, all_valid, unchecked):
+    np.testing.assert_array_equal(got, want, err_msg=name)
+  one_invalid = count(np.arange(60) != 7)
+  assert all(np.isnan(x).all() for x in one_invalid), one_invalid
+
+
+def test_without_predictions_row_0_of_the_table_is_zero():
+  labels, probabilities, weights, _ = batch(100)
+  counts = confusion.count(labels, probabilities, weights, num_buckets=50, thresholds=(0.5, 0.2))
+  np.testing.assert_array_equal(counts.table[0], np.zeros(4))
+  np.testing.assert_allclose(confusion.at(counts, 1), expected(labels, probabilities, weights, probabilities > 0.2),
+                             rtol=1e-5)

@@ -53,12 +53,25 @@ def test_auc_nan_prediction_gives_nan_not_a_bucket():
 
 def test_auc_state_has_final_shape_and_merges_by_addition():
   m = metrics.AUC.empty(num_thresholds=7)
-  assert m.true_positives.shape == (7,)
+  assert m.positives.shape == m.negatives.shape == (7,)
   batch = metrics.AUC.from_predictions(jnp.array([0., 1.]), jnp.array([.2, .8]), num_thresholds=7)
   merged = m.merge(batch)
-  np.testing.assert_array_equal(merged.true_positives, batch.true_positives)
+  np.testing.assert_array_equal(merged.positives, batch.positives)
+  np.testing.assert_array_equal(merged.merge(batch).negatives, 2 * batch.negatives)
   with pytest.raises(ValueError):  # a different config is a different pytree structure
     metrics.AUC.empty(num_thresholds=8).merge(batch)
+
+
+def test_positives_above_are_kerass_true_and_false_positives_at_every_threshold():
+  rng = np.random.default_rng(0)
+  labels = rng.choice(np.float32([0., 1., 0.4]), 500)
+  predictions = rng.random(500).astype(np.float32)
+  weights = rng.uniform(0., 2., 500).astype(np.float32)
+  tp, fp = metrics.AUC.from_predictions(labels, predictions, weights, num_thresholds=11).positives_above()
+  thresholds = np.r_[-1e-7, np.arange(1, 10) / 10, 1 + 1e-7]  # Keras' evenly spaced thresholds
+  above = predictions[None, :] > thresholds[:, None]
+  np.testing.assert_allclose(tp, (above * weights * (labels != 0)).sum(1), rtol=1e-5)
+  np.testing.assert_allclose(fp, (above * weights * (labels == 0)).sum(1), rtol=1e-5)
 
 
 @pytest.mark.parametrize('bad', [dict(num_thresholds=1), dict(num_thresholds=2.5), dict(curve='XY')])
@@ -94,7 +107,7 @@ def test_psum_merges_device_states():
 
   merged = jax.vmap(per_device, axis_name='devices')(labels, scores)
   whole = metrics.AUC.from_predictions(labels.ravel(), scores.ravel())
-  np.testing.assert_allclose(merged.true_positives[0], whole.true_positives)
+  np.testing.assert_allclose(merged.positives[0], whole.positives)
   np.testing.assert_allclose(jax.tree.map(lambda x: x[0], merged).compute(), whole.compute())
 
 

@@ -6,8 +6,9 @@ subset on its own costs a pass over the batch per count (a dozen for
 ``BinaryClassHead`` with two extra thresholds); instead each example gets one
 histogram bin from its label class (0, 1 or a soft label in between), its
 predicted class, how many thresholds its probability exceeds and its AUC
-bucket, and one scatter-add of the weights fills every bin. The counts are
-small contractions of the histogram.
+bucket, and one scatter-add of the weights fills every bin. The counts are small
+contractions of the histogram: one product with a 0/1 matrix gives every
+confusion count, so a batch adds few operations however many thresholds.
 
 The counts equal the separate sums (exactly for integer weights, to float32
 rounding otherwise); a NaN weight (an invalid example) makes every count NaN.
@@ -15,6 +16,7 @@ rounding otherwise); a NaN weight (an invalid example) makes every count NaN.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import NamedTuple
 
@@ -32,14 +34,16 @@ _MAX_JOINT_BINS = 1 << 14
 class Counts(NamedTuple):
   """Weights of one batch by outcome; see :func:`count`."""
 
-  # [3, P, K + 1]: label 0 / 1 / other, predicted no / yes (P = 2; P = 1 without), thresholds exceeded (0 .. K)
-  by_outcome: jax.Array
+  # [1 + K, 4]: (correct, TP, FP, FN) of `predicted` (row 0; zeros without it) and at each requested threshold
+  table: jax.Array
+  total: jax.Array  # [] the sum of the weights
+  soft: jax.Array  # [] the weight of the labels other than 0 and 1
   by_bucket: jax.Array  # [2, T]: label != 0 / label == 0 per AUC bucket (probability in ((i-1)/(T-1), i/(T-1)])
-  order: tuple[int, ...]  # the position of each requested threshold among the sorted ones
 
 
 def count(labels: jax.Array, probabilities: jax.Array, weights: jax.Array, *, num_buckets: int,
-          thresholds: Sequence[float] = (), predicted: jax.Array | None = None) -> Counts:
+          thresholds: Sequence[float] = (), predicted: jax.Array | None = None,
+          valid: jax.Array | None = None) -> Counts:
   """Counts ``weights`` by label class, ``predicted``, thresholds exceeded and AUC bucket.
 
   Args:
@@ -52,13 +56,16 @@ def count(labels: jax.Array, probabilities: jax.Array, weights: jax.Array, *, nu
     num_buckets: the AUC's ``num_thresholds``.
     thresholds: probabilities ``t`` at which ``probability > t`` is counted.
     predicted: optional bool predictions of the same shape (the class ids).
+    valid: optional bool, broadcastable to that shape: an example that is not
+      valid makes every count NaN. It is checked in the scatter's bin
+      computation, so it costs no pass over the batch of its own.
   """
   scale = None
   if jnp.ndim(weights) == 0:  # every example weighs the same: count them, then scale the counts
     weights, scale = jnp.ones((), jnp.float32), weights
   weights = jnp.broadcast_to(weights, jnp.shape(labels))
-  labels, probabilities, weights = (jnp.ravel(x) for x in (labels, probabilities, weights))
-  order = tuple(int(i) for i in np.argsort(np.argsort(thresholds, kind='stable'), kind='stable'))
+  valid = jnp.ones((), bool) if valid is None else jnp.broadcast_to(valid, jnp.shape(labels))
+  labels, probabilities, weights, valid = (jnp.ravel(x) for x in (labels, probabilities, weights, valid))
   exceeded = sum(((probabilities > t).astype(jnp.int32) for t in sorted(thresholds)), jnp.zeros((), jnp.int32))
   positive = labels != 0
   label_class = positive.astype(jnp.int32) + (positive & (labels != 1)).astype(jnp.int32)
@@ -70,48 +77,64 @@ def count(labels: jax.Array, probabilities: jax.Array, weights: jax.Array, *, nu
   outcomes = 3 * sides * (len(thresholds) + 1)
   bucket = jnp.maximum(jnp.ceil(probabilities * (num_buckets - 1)) - 1, 0)
   bucket = jnp.where(jnp.isnan(bucket), 0, bucket).astype(jnp.int32)
-  shape = (3, sides, len(thresholds) + 1)
-  if num_buckets * outcomes <= _MAX_JOINT_BINS:
-    joint = metrics_lib.bucket_sums(weights, bucket * outcomes + outcome, num_buckets * outcomes)
-    joint = joint.reshape((num_buckets,) + shape)
+  joint = num_buckets * outcomes <= _MAX_JOINT_BINS
+  bins = num_buckets * outcomes if joint else outcomes  # and one more, the last, for invalid examples
+  index = jnp.where(valid, bucket * outcomes + outcome if joint else outcome, bins)
+  sums = metrics_lib.bucket_sums(weights, index, bins + 1)
+  invalid = sums[-1]
+  if joint:  # [buckets, outcomes]: its column sums are the outcomes; the label sides of its rows the buckets
+    joint = sums[:-1].reshape(num_buckets, outcomes)
     by_outcome = jnp.sum(joint, axis=0)
-    by_bucket = jnp.stack([jnp.sum(joint[:, 1:], axis=(1, 2, 3)), jnp.sum(joint[:, 0], axis=(1, 2))])
+    by_class = jnp.sum(joint.reshape(num_buckets, 3, -1), axis=-1)  # [buckets, label class]
+    by_bucket = jnp.stack([by_class[:, 1] + by_class[:, 2], by_class[:, 0]])
   else:
-    by_outcome = metrics_lib.bucket_sums(weights, outcome, outcomes).reshape(shape)
+    by_outcome = sums[:-1]
     by_bucket = metrics_lib.bucket_sums(weights, (~positive).astype(jnp.int32) * num_buckets + bucket,
                                         2 * num_buckets).reshape(2, num_buckets)
+  table = _exact_dot(by_outcome, _table_matrix(tuple(thresholds), sides))
   if scale is not None:
-    by_outcome, by_bucket = by_outcome * scale, by_bucket * scale
-  poison = metrics_lib.nan_if_nan(jnp.sum(by_outcome))
-  return Counts(by_outcome + poison, by_bucket + poison, order)
+    table, by_bucket = table * scale, by_bucket * scale
+  total = table[-1]
+  poison = jnp.where((invalid != 0) | jnp.isnan(total), jnp.nan, 0.)
+  return Counts(table[:-2].reshape(-1, 4) + poison, total + poison, table[-2] + poison, by_bucket + poison)
+
+
+def _exact_dot(x: jax.Array, matrix: np.ndarray) -> jax.Array:
+  """``x @ matrix`` (a 0/1 matrix: subset sums) at full float32 precision."""
+  return jnp.matmul(x, matrix, precision=jax.lax.Precision.HIGHEST)
+
+
+@functools.lru_cache(maxsize=64)
+def _table_matrix(thresholds: tuple[float, ...], sides: int) -> np.ndarray:
+  """[outcomes, 4 * (1 + K) + 2]: which outcomes sum to each (correct, TP, FP, FN), to the soft labels and the total.
+
+  An outcome is (label class 0 / 1 / other, predicted no / yes, thresholds exceeded 0 .. K);
+  threshold ``t`` (the ``j``-th smallest) predicts yes when at least ``j + 1`` are exceeded.
+  """
+  label, side, exceeded = (g.ravel() for g in np.indices((3, sides, len(thresholds) + 1)))
+  rank = np.argsort(np.argsort(thresholds, kind='stable'), kind='stable')
+  columns = [np.zeros_like(label, bool)] * 4  # row 0 without `predicted`
+  for yes in ([side == 1] if sides == 2 else []) + [exceeded > j for j in rank]:
+    columns += [(label == 0) & ~yes | (label == 1) & yes, (label != 0) & yes, (label == 0) & yes,
+                (label != 0) & ~yes]
+  return np.stack(columns[-4 * (len(thresholds) + 1):] + [label == 2, np.ones_like(label, bool)],
+                  axis=1).astype(np.float32)
 
 
 def at(counts: Counts, threshold: int | None = None) -> tuple[jax.Array, jax.Array, jax.Array, jax.Array]:
   """``(correct, TP, FP, FN)`` of ``predicted`` (``None``) or of the requested threshold number ``threshold``."""
-  by = counts.by_outcome
-  if threshold is None:
-    yes, no = by[:, -1].sum(-1), by[:, 0].sum(-1)  # [3] by label class
-  else:
-    j = counts.order[threshold] + 1  # exceeded at least j thresholds
-    yes, no = by[:, :, j:].sum((1, 2)), by[:, :, :j].sum((1, 2))
-  return no[0] + yes[1], yes[1] + yes[2], yes[0], no[1] + no[2]
-
-
-def total(counts: Counts) -> jax.Array:
-  """The sum of the weights."""
-  return jnp.sum(counts.by_outcome)
+  return tuple(counts.table[0 if threshold is None else 1 + threshold])
 
 
 def auc(counts: Counts) -> metrics_lib.AUC:
   """The ROC AUC state of the batch (``with_curve('PR')`` reads it as PR)."""
-  cumulative = metrics_lib.reverse_cumsum(counts.by_bucket, axis=1)
-  return metrics_lib.AUC(cumulative[0], cumulative[1])
+  return metrics_lib.AUC(counts.by_bucket[0], counts.by_bucket[1])
 
 
 def metrics_at(key, counts: Counts, thresholds: Sequence[float]) -> dict[str, metrics_lib.Metric]:
   """Accuracy, precision and recall at each threshold, under Estimator's keys (``key`` adds the head name)."""
   state = {}
-  weight = total(counts)
+  weight = counts.total
   for i, t in enumerate(thresholds):
     correct, tp, fp, fn = at(counts, i)
     state[key(MetricKeys.ACCURACY_AT_THRESHOLD % t)] = metrics_lib.Mean(correct, weight)

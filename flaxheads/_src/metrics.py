@@ -249,11 +249,12 @@ class AUC(Metric):
 
   The same algorithm as ``tf.keras.metrics.AUC`` with evenly spaced thresholds
   ``[-eps, 1/(T-1), ..., (T-2)/(T-1), 1+eps]`` and interpolation (Davis-Goadrich
-  for PR), so that ``num_thresholds=200`` reproduces Estimator exactly. A batch
-  costs O(batch + T): each probability falls into bucket
-  ``max(ceil(p * (T-1)) - 1, 0)`` (computed in float32), weighted positives and
-  negatives are summed per bucket, and a reversed cumulative sum turns them
-  into the true and false positives at every threshold.
+  for PR), so that ``num_thresholds=200`` reproduces Estimator exactly. Each
+  probability falls into bucket ``max(ceil(p * (T-1)) - 1, 0)`` (computed in
+  float32), and the state sums the weights of the positive and the negative
+  examples per bucket: a batch costs O(batch), with no O(T) work. ``compute``
+  turns the buckets into the true and false positives at every threshold with
+  one reversed cumulative sum (:meth:`positives_above`).
 
   Labels count as positive when non-zero. Inputs of any shape are flattened
   (micro-averaged). A NaN prediction makes the result NaN, where Keras would
@@ -265,8 +266,8 @@ class AUC(Metric):
   percent); ``num_thresholds=100_000`` costs little more and is close to exact.
   """
 
-  true_positives: jax.Array  # [T] weighted positives with prediction > threshold[i]
-  false_positives: jax.Array  # [T] weighted negatives with prediction > threshold[i]
+  positives: jax.Array  # [T] weight of the positive examples in bucket i: probability in ((i-1)/(T-1), i/(T-1)]
+  negatives: jax.Array  # [T] weight of the negative examples in bucket i
   curve: Literal['ROC', 'PR'] = _static(default='ROC')
 
   @classmethod
@@ -288,16 +289,24 @@ class AUC(Metric):
     bucket = jnp.maximum(jnp.ceil(predictions * (num_thresholds - 1)) - 1, 0)
     bucket = jnp.where(jnp.isnan(bucket), 0, bucket).astype(jnp.int32)
     counts = bucket_sums(weights, is_negative * num_thresholds + bucket, 2 * num_thresholds)
-    counts = reverse_cumsum(counts.reshape(2, num_thresholds), axis=1) + nan_if_nan(jnp.sum(counts))
-    return cls(counts[0], counts[1], curve)  # NaN weights are in counts
+    counts = counts.reshape(2, num_thresholds) + nan_if_nan(jnp.sum(counts))  # NaN weights are in counts
+    return cls(counts[0], counts[1], curve)
+
+  def positives_above(self) -> tuple[jax.Array, jax.Array]:
+    """``(TP, FP)``, ``[T]`` each: the weight of the positives and negatives with prediction > threshold[i].
+
+    The state of ``tf.keras.metrics.AUC``.
+    """
+    cumulative = reverse_cumsum(jnp.stack([self.positives, self.negatives]), axis=-1)
+    return cumulative[0], cumulative[1]
 
   def with_curve(self, curve: Literal['ROC', 'PR']) -> AUC:
     """The same counts read as the other curve (one bucketing pass serves both AUCs)."""
-    check_auc_config(self.true_positives.shape[0], curve)
+    check_auc_config(self.positives.shape[0], curve)
     return dataclasses.replace(self, curve=curve)
 
   def compute(self) -> jax.Array:
-    tp, fp = self.true_positives, self.false_positives
+    tp, fp = self.positives_above()
     fn = tp[0] - tp
     if self.curve == 'ROC':
       tn = fp[0] - fp

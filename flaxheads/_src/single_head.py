@@ -45,6 +45,9 @@ class Batch(NamedTuple):
   weights: jax.Array
   unweighted_loss: jax.Array  # [R, loss width] or [R] float32
   mask: jax.Array | None  # bool, the shape of unweighted_loss; None: every row
+  # [R] bool: rows with labels in range and logits not NaN. Already in the weights; a metric that bins
+  # every row anyway can check it there, and leave the scalar weight's pass over the batch unused.
+  valid: jax.Array
 
 
 def rows(x: ArrayLike) -> jax.Array:
@@ -164,15 +167,14 @@ class SingleHead(Head):
     if self.weight_column is None and row_mask is None:  # one weight: 1, or NaN if any row is invalid
       # A float sum (NaN if any row is invalid): XLA:CPU vectorizes it, unlike a reduction of booleans.
       weight = 1. + jnp.sum(jnp.where(valid, 0., jnp.nan))
-      return Batch(logits_rows, labels_rows, weight, unweighted, None)
+      return Batch(logits_rows, labels_rows, weight, unweighted, None, valid)
     weights = example_weights(features, self.weight_column, logits, loss_width=width)
     weights = rows(jnp.broadcast_to(jnp.asarray(weights, jnp.float32), per_element))
     row_mask = None if row_mask is None else rows(jnp.broadcast_to(row_mask, per_element))
-    if width > 1:
-      valid = valid[:, None]
     if row_mask is not None:
       weights = jnp.where(row_mask, weights, 0.)
-    return Batch(logits_rows, labels_rows, jnp.where(valid, weights, jnp.nan), unweighted, row_mask)
+    valid_weights = jnp.where(valid if width == 1 else valid[:, None], weights, jnp.nan)
+    return Batch(logits_rows, labels_rows, valid_weights, unweighted, row_mask, valid)
 
   def _default_loss_width(self) -> int:
     """The last axis of the default loss, ``[D0, ..., DN, width]``."""
@@ -242,7 +244,8 @@ class SingleHead(Head):
     """The shapes of the metric state, in Estimator's key order."""
     row = lambda width, dtype: jax.ShapeDtypeStruct((1,) if width == 1 else (1, width), dtype)
     loss = row(self._default_loss_width(), jnp.float32)
-    batch = Batch(row(self.logits_dimension, jnp.float32), row(self.label_width, self.label_dtype), loss, loss, None)
+    batch = Batch(row(self.logits_dimension, jnp.float32), row(self.label_width, self.label_dtype), loss, loss,
+                  None, row(1, jnp.bool_))
     regularization = [0.] if with_regularization else None
     order = []
 
