@@ -47,3 +47,14 @@ def test_a_loss_fn_sees_the_callers_shapes_and_its_loss_is_in_rows_form():
   batch = jax.jit(head.batch)(np.zeros((2, 3, 1)), np.ones((2, 3, 1)))
   assert seen == [((2, 3, 1), (2, 3, 1))]
   np.testing.assert_array_equal(batch.unweighted_loss, np.ones(6))
+
+
+def test_valid_marks_each_label_and_weights_mark_whole_rows():
+  labels = np.array([[0, 1, 1], [2, 0, 1], [0, 0, 0]], np.float32)  # a label of 2
+  logits = np.zeros((3, 3), np.float32)
+  logits[2, 0] = np.nan
+  batch = jax.jit(fh.MultiLabelHead(3, weight_column='w').batch)(labels, logits, {'w': np.ones(3)})
+  np.testing.assert_array_equal(batch.valid, [[1, 1, 1], [0, 1, 1], [0, 1, 1]])
+  np.testing.assert_array_equal(np.isnan(batch.weights), [False, True, True])
+  multi_class = jax.jit(fh.MultiClassHead(3).batch)(np.array([0, 3, 1]), np.where(labels == 2, np.nan, logits))
+  np.testing.assert_array_equal(multi_class.valid, [True, False, False])  # a label of 3 and NaNs in row 1, a NaN in 2

@@ -220,12 +220,11 @@ def dense_labels(labels: Any, logits_shape: tuple[int, ...], k: int) -> jax.Arra
 def label_range(labels: jax.Array, high: int, *, message: str | None = None) -> jax.Array:
   """Estimator's ``check_label_range``: labels in ``[0, high]``, floats allowed.
 
-  Returns the per-row validity ``[R]`` of labels in rows form (``[R]`` or
-  ``[R, width]``), for the unchecked ``jit`` path.
+  Returns the validity of each label, for the unchecked ``jit`` path.
   """
   check_values(jnp.all(labels <= high), message or f'Labels must be <= n_classes - 1 = {high}')
   check_values(jnp.all(labels >= 0), message or 'Labels must be >= 0')
-  return per_row((labels >= 0) & (labels <= high))
+  return (labels >= 0) & (labels <= high)
 
 
 def per_row(ok: jax.Array) -> jax.Array:

@@ -175,7 +175,7 @@ class MultiLabelHead(single_head.SingleHead):
     probabilities = jax.nn.sigmoid(batch.logits)
     auc = lambda y, p, w: metrics_lib.AUC.from_predictions(y, p, w, num_thresholds=self.auc_num_thresholds)
     if jnp.ndim(w) == 0:  # 1, or NaN if a row is invalid: the counts check the rows, in no pass of their own
-      counts = confusion.count(labels, probabilities, 1., valid=batch.valid[:, None],
+      counts = confusion.count(labels, probabilities, 1., valid=batch.valid,
                                num_buckets=self.auc_num_thresholds, thresholds=self.thresholds)
       w = 1. + metrics_lib.nan_if_nan(counts.total)
     else:  # every (example, class) pair

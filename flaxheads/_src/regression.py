@@ -185,7 +185,7 @@ class PoissonRegressionHead(single_head.SingleHead):
   def _label_validity(self, labels):
     non_negative = labels >= 0
     checks.check_values(jnp.all(non_negative), 'Labels of PoissonRegressionHead must be >= 0 (counts).')
-    return checks.per_row(non_negative)
+    return non_negative
 
   def _default_loss(self, labels, logits):
     return losses.log_poisson_loss(labels, logits, compute_full_loss=self.compute_full_loss)

@@ -45,8 +45,9 @@ class Batch(NamedTuple):
   weights: jax.Array
   unweighted_loss: jax.Array  # [R, loss width] or [R] float32
   mask: jax.Array | None  # bool, the shape of unweighted_loss; None: every row
-  # [R] bool: rows with labels in range and logits not NaN. Already in the weights; a metric that bins
-  # every row anyway can check it there, and leave the scalar weight's pass over the batch unused.
+  # The labels' shape, bool: each label in range and its logit (or its row's logits) not NaN. Already in the
+  # weights; a metric that bins every label anyway can check it there, and leave the pass over the batch
+  # that finds the scalar weight unused.
   valid: jax.Array
 
 
@@ -118,7 +119,7 @@ class SingleHead(Head):
 
   @abc.abstractmethod
   def _label_validity(self, labels: jax.Array) -> jax.Array | bool:
-    """Checks the label values (see :func:`checks.check_values`) of labels in rows form; validity ``[R]``."""
+    """Checks the label values (see :func:`checks.check_values`) of labels in rows form; each one's validity."""
 
   @abc.abstractmethod
   def _default_loss(self, labels: jax.Array, logits: jax.Array) -> jax.Array:
@@ -161,9 +162,11 @@ class SingleHead(Head):
     unweighted = self._default_loss(labels_rows, logits_rows) if user_loss is None else rows(user_loss)
     width = 1 if unweighted.ndim == 1 else unweighted.shape[-1]
     per_element = logits.shape[:-1] + (width,)
-    # max propagates NaN, and the softmax losses compute it anyway: a third of any(isnan).
-    nan_logits = jnp.isnan(logits_rows if logits_rows.ndim == 1 else jnp.max(logits_rows, axis=-1))
-    valid = self._label_validity(labels_rows) & ~nan_logits
+    if logits_rows.shape == labels_rows.shape:
+      nan_logits = jnp.isnan(logits_rows)
+    else:  # max propagates NaN, and the softmax losses compute it anyway: a third of any(isnan).
+      nan_logits = jnp.isnan(jnp.max(logits_rows, axis=-1))
+    valid = self._label_validity(labels_rows) & ~nan_logits  # the labels' shape
     if self.weight_column is None and row_mask is None:  # one weight: 1, or NaN if any row is invalid
       # A float sum (NaN if any row is invalid): XLA:CPU vectorizes it, unlike a reduction of booleans.
       weight = 1. + jnp.sum(jnp.where(valid, 0., jnp.nan))
@@ -173,7 +176,8 @@ class SingleHead(Head):
     row_mask = None if row_mask is None else rows(jnp.broadcast_to(row_mask, per_element))
     if row_mask is not None:
       weights = jnp.where(row_mask, weights, 0.)
-    valid_weights = jnp.where(valid if width == 1 else valid[:, None], weights, jnp.nan)
+    row_valid = checks.per_row(valid)
+    valid_weights = jnp.where(row_valid if width == 1 else row_valid[:, None], weights, jnp.nan)
     return Batch(logits_rows, labels_rows, valid_weights, unweighted, row_mask, valid)
 
   def _default_loss_width(self) -> int:
