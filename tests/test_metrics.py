@@ -49,6 +49,7 @@ def test_single_class_roc_auc_is_zero_as_in_estimator():
 def test_auc_nan_prediction_gives_nan_not_a_bucket():
   m = metrics.AUC.from_predictions(jnp.array([0., 1., 1.]), jnp.array([0.2, jnp.nan, 0.8]))
   assert np.isnan(m.compute())
+  assert np.isnan(jax.jit(m.with_curve('PR').compute)())
 
 
 def test_auc_state_has_final_shape_and_merges_by_addition():
