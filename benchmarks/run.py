@@ -118,7 +118,8 @@ def w1(results, repeats, steps):
   """flaxheads' default step, ``jax.jit(head.train_step)``, against the hand-written jitted step.
 
   Both donate their state. The default step records a non-finite loss in the state
-  (``nonfinite='raise'``); ``'skip'``, which also keeps the old state, is shown for reference.
+  (``nonfinite='raise'``); ``'skip'``, which also keeps the old state, and ``'apply'``, which
+  checks nothing (the cost of the check), are shown for reference.
   """
   rng = np.random.default_rng(0)
   x = jnp.asarray(rng.normal(size=(256, 100)).astype(np.float32))
@@ -152,6 +153,8 @@ def w1(results, repeats, steps):
         'flaxheads train_step (default)': (jax.jit(our_step, donate_argnums=0), None),
         "flaxheads train_step(nonfinite='skip')": (
             jax.jit(functools.partial(our_step, nonfinite='skip'), donate_argnums=0), None),
+        "flaxheads train_step(nonfinite='apply')": (
+            jax.jit(functools.partial(our_step, nonfinite='apply'), donate_argnums=0), None),
     }
     carries = {name: carry or fh.TrainState.create(
         apply_fn=model.apply, variables=jax.tree.map(jnp.copy, variables), tx=tx)
