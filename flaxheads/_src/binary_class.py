@@ -117,27 +117,25 @@ class BinaryClassHead(single_head.SingleHead):
   def _batch_metrics(self, batch, regularization_losses) -> dict[str, metrics_lib.Metric]:
     key, w, labels = self._key, batch.weights, batch.labels  # rows [R]
     logistic = jax.nn.sigmoid(batch.logits)
-    if jnp.ndim(w) == 0:  # 1, or NaN if a row is invalid: the counts check the rows, in no pass of their own
-      loss_sum, logistic_sum = jnp.sum(batch.unweighted_loss), jnp.sum(logistic)
-      counts = confusion.count(labels, logistic, 1., valid=batch.valid, num_buckets=self.auc_num_thresholds,
-                               thresholds=self.thresholds, predicted=batch.logits > 0)
+    # One weight for every label is 1, or NaN if a label is invalid, found by a pass over the batch; the
+    # counts check `valid` in their bins instead, and that pass goes unused.
+    scalar = jnp.ndim(w) == 0
+    counts = confusion.count(labels, logistic, 1. if scalar else w, valid=batch.valid,
+                             num_buckets=self.auc_num_thresholds, thresholds=self.thresholds,
+                             predicted=batch.logits > 0)
+    if scalar:
       w = 1. + metrics_lib.nan_if_nan(counts.total)
-      loss_sum, logistic_sum = w * loss_sum, w * logistic_sum
-    else:
-      loss_sum, logistic_sum = (metrics_lib.weighted_sum(x, w) for x in (batch.unweighted_loss, logistic))
-      counts = confusion.count(labels, logistic, w, num_buckets=self.auc_num_thresholds,
-                               thresholds=self.thresholds, predicted=batch.logits > 0)
     weight = counts.total
     correct, tp, fp, fn = confusion.at(counts)
     # 0/1 labels sum to the positives' weight; only soft labels need a pass of their own.
     labels_total = jax.lax.cond(counts.soft == 0, lambda: tp + fn, lambda: metrics_lib.weighted_sum(labels, w))
     roc = confusion.auc(counts)
     state = {
-        key(MetricKeys.LOSS_MEAN): metrics_lib.Mean(loss_sum, weight),
+        key(MetricKeys.LOSS_MEAN): metrics_lib.Mean(metrics_lib.weighted_sum(batch.unweighted_loss, w), weight),
         key(MetricKeys.ACCURACY): metrics_lib.Mean(correct, weight),
         key(MetricKeys.PRECISION): metrics_lib.Precision(tp, fp),
         key(MetricKeys.RECALL): metrics_lib.Recall(tp, fn),
-        key(MetricKeys.PREDICTION_MEAN): metrics_lib.Mean(logistic_sum, weight),
+        key(MetricKeys.PREDICTION_MEAN): metrics_lib.Mean(metrics_lib.weighted_sum(logistic, w), weight),
         key(MetricKeys.LABEL_MEAN): metrics_lib.Mean(labels_total, weight),
         key(MetricKeys.ACCURACY_BASELINE): metrics_lib.AccuracyBaseline(labels_total, weight),
         key(MetricKeys.AUC): roc,

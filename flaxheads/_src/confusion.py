@@ -77,12 +77,12 @@ def count(labels: jax.Array, probabilities: jax.Array, weights: jax.Array, *, nu
   outcomes = 3 * sides * (len(thresholds) + 1)
   bucket = jnp.maximum(jnp.ceil(probabilities * (num_buckets - 1)) - 1, 0)
   bucket = jnp.where(jnp.isnan(bucket), 0, bucket).astype(jnp.int32)
-  joint = num_buckets * outcomes <= _MAX_JOINT_BINS
-  bins = num_buckets * outcomes if joint else outcomes  # and one more, the last, for invalid examples
-  index = jnp.where(valid, bucket * outcomes + outcome if joint else outcome, bins)
+  one_histogram = num_buckets * outcomes <= _MAX_JOINT_BINS
+  bins = num_buckets * outcomes if one_histogram else outcomes  # and one more, the last, for invalid examples
+  index = jnp.where(valid, bucket * outcomes + outcome if one_histogram else outcome, bins)
   sums = metrics_lib.bucket_sums(weights, index, bins + 1)
   invalid = sums[-1]
-  if joint:  # [buckets, outcomes]: its column sums are the outcomes; the label sides of its rows the buckets
+  if one_histogram:  # [buckets, outcomes]: its column sums are the outcomes; the label sides of its rows the buckets
     joint = sums[:-1].reshape(num_buckets, outcomes)
     by_outcome = jnp.sum(joint, axis=0)
     by_class = jnp.sum(joint.reshape(num_buckets, 3, -1), axis=-1)  # [buckets, label class]
@@ -91,17 +91,13 @@ def count(labels: jax.Array, probabilities: jax.Array, weights: jax.Array, *, nu
     by_outcome = sums[:-1]
     by_bucket = metrics_lib.bucket_sums(weights, (~positive).astype(jnp.int32) * num_buckets + bucket,
                                         2 * num_buckets).reshape(2, num_buckets)
-  table = _exact_dot(by_outcome, _table_matrix(tuple(thresholds), sides))
+  # Subset sums of the outcomes: a product with a 0/1 matrix, at full float32 precision.
+  table = jnp.matmul(by_outcome, _table_matrix(tuple(thresholds), sides), precision=jax.lax.Precision.HIGHEST)
   if scale is not None:
     table, by_bucket = table * scale, by_bucket * scale
   total = table[-1]
   poison = jnp.where((invalid != 0) | jnp.isnan(total), jnp.nan, 0.)
   return Counts(table[:-2].reshape(-1, 4) + poison, total + poison, table[-2] + poison, by_bucket + poison)
-
-
-def _exact_dot(x: jax.Array, matrix: np.ndarray) -> jax.Array:
-  """``x @ matrix`` (a 0/1 matrix: subset sums) at full float32 precision."""
-  return jnp.matmul(x, matrix, precision=jax.lax.Precision.HIGHEST)
 
 
 @functools.lru_cache(maxsize=64)
@@ -113,12 +109,12 @@ def _table_matrix(thresholds: tuple[float, ...], sides: int) -> np.ndarray:
   """
   label, side, exceeded = (g.ravel() for g in np.indices((3, sides, len(thresholds) + 1)))
   rank = np.argsort(np.argsort(thresholds, kind='stable'), kind='stable')
-  columns = [np.zeros_like(label, bool)] * 4  # row 0 without `predicted`
+  columns = [] if sides == 2 else [np.zeros_like(label, bool)] * 4  # row 0 is zeros without `predicted`
   for yes in ([side == 1] if sides == 2 else []) + [exceeded > j for j in rank]:
     columns += [(label == 0) & ~yes | (label == 1) & yes, (label != 0) & yes, (label == 0) & yes,
                 (label != 0) & ~yes]
-  return np.stack(columns[-4 * (len(thresholds) + 1):] + [label == 2, np.ones_like(label, bool)],
-                  axis=1).astype(np.float32)
+  columns += [label == 2, np.ones_like(label, bool)]
+  return np.stack(columns, axis=1).astype(np.float32)
 
 
 def at(counts: Counts, threshold: int | None = None) -> tuple[jax.Array, jax.Array, jax.Array, jax.Array]:

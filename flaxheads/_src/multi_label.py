@@ -174,13 +174,13 @@ class MultiLabelHead(single_head.SingleHead):
     key, w, labels = self._key, batch.weights, batch.labels  # labels and logits [R, n_classes], w [R] or []
     probabilities = jax.nn.sigmoid(batch.logits)
     auc = lambda y, p, w: metrics_lib.AUC.from_predictions(y, p, w, num_thresholds=self.auc_num_thresholds)
-    if jnp.ndim(w) == 0:  # 1, or NaN if a row is invalid: the counts check the rows, in no pass of their own
-      counts = confusion.count(labels, probabilities, 1., valid=batch.valid,
-                               num_buckets=self.auc_num_thresholds, thresholds=self.thresholds)
+    # One weight for every label is 1, or NaN if a label is invalid, found by a pass over the batch; the
+    # counts check `valid` in their bins instead, and that pass goes unused.
+    scalar = jnp.ndim(w) == 0
+    counts = confusion.count(labels, probabilities, 1. if scalar else w[..., None],
+                             valid=batch.valid, num_buckets=self.auc_num_thresholds, thresholds=self.thresholds)
+    if scalar:
       w = 1. + metrics_lib.nan_if_nan(counts.total)
-    else:  # every (example, class) pair
-      counts = confusion.count(labels, probabilities, w[..., None], num_buckets=self.auc_num_thresholds,
-                               thresholds=self.thresholds)
     roc = confusion.auc(counts)
     state = {
         key(MetricKeys.LOSS_MEAN): metrics_lib.Mean.from_values(batch.unweighted_loss, w),

@@ -249,7 +249,7 @@ class SingleHead(Head):
     row = lambda width, dtype: jax.ShapeDtypeStruct((1,) if width == 1 else (1, width), dtype)
     loss = row(self._default_loss_width(), jnp.float32)
     batch = Batch(row(self.logits_dimension, jnp.float32), row(self.label_width, self.label_dtype), loss, loss,
-                  None, row(1, jnp.bool_))
+                  None, row(self.label_width, jnp.bool_))
     regularization = [0.] if with_regularization else None
     order = []
 
